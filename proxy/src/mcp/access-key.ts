@@ -1,0 +1,57 @@
+/**
+ * The default authorization of a non-OAuth workspace: MCP clients present the workspace's access
+ * key as a bearer token (mcp-remote's `--header "Authorization: Bearer …"`), unless it is public.
+ * @see https://www.rfc-editor.org/rfc/rfc6750#section-2.1
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Request, Response } from 'express';
+import type { Workspace } from '../types';
+
+/** Decides whether a request may use a workspace; `undefined` means it was answered (401). */
+export type Authorize = (
+  req: Request,
+  res: Response,
+  workspace: Workspace,
+) => Promise<{ grantId?: string } | undefined>;
+
+/** RFC 6750 §2.1: `Bearer` then one b64token. */
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+
+/**
+ * Authorizes public workspaces, and others when `Authorization: Bearer <accessKey>` matches
+ * (compared in constant time). A workspace without an access key, or using OAuth, is refused:
+ * this authorizer fails closed.
+ */
+export function accessKeyAuthorizer(options: { realm?: string } = {}): Authorize {
+  const realm = (options.realm ?? 'mcp-proxy').replace(/["\\]/g, '');
+  return async function authorizeAccessKey(req, res, workspace) {
+    if (workspace.public && workspace.auth.type !== 'oauth2') return {};
+    const header = req.headers.authorization;
+    const presented = header === undefined ? undefined : BEARER.exec(header)?.[1];
+    if (
+      presented !== undefined &&
+      workspace.accessKey !== undefined &&
+      workspace.auth.type !== 'oauth2' &&
+      sameSecret(presented, workspace.accessKey)
+    ) {
+      return {};
+    }
+    // RFC 6750 §3.1: no error code when the request carried no credentials at all.
+    const challenge =
+      header === undefined
+        ? `Bearer realm="${realm}"`
+        : `Bearer realm="${realm}", error="invalid_token"`;
+    res
+      .status(401)
+      .set('WWW-Authenticate', challenge)
+      .json({ error: 'invalid_token', error_description: 'A valid access key is required' });
+    return undefined;
+  };
+}
+
+/** Hashing first gives equal lengths, so timingSafeEqual leaks neither content nor length. */
+function sameSecret(presented: string, expected: string): boolean {
+  const a = createHash('sha256').update(presented).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}

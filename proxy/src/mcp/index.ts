@@ -1,0 +1,7 @@
+/** The MCP endpoint of the proxy: what server.ts mounts and what the OAuth module plugs into. */
+export { type Authorize, accessKeyAuthorizer } from './access-key';
+export { ArgumentValidator, InvalidArgumentsError } from './arguments';
+export { defaultAllowedHosts, hostOriginGuard, originsForHosts } from './request-guard';
+export { createMcpRouter, type McpRouterDeps } from './router';
+export { MAX_ERROR_EXCERPT, MAX_RESULT_TEXT } from './tool-result';
+export { type BuildRequest, isEnabled, type McpLogger, toMcpTool } from './tool-server';

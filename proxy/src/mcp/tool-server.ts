@@ -1,0 +1,196 @@
+/**
+ * One MCP server for one HTTP request to one workspace: tools/list from the workspace's enabled
+ * tools, tools/call validated, executed upstream and turned into a result. Built fresh per request
+ * so that nothing (request ids, pending responses) can cross from one client to another.
+ */
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import {
+  CallToolRequestSchema,
+  type CallToolResult,
+  ErrorCode,
+  ListToolsRequestSchema,
+  McpError,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
+import type {
+  CallContext,
+  GeneratedTool,
+  ToolSelection,
+  ToolSet,
+  UpstreamCredentials,
+  UpstreamRequest,
+  Workspace,
+} from '../types';
+import { type ExecuteOptions, executeUpstream, UpstreamError } from '../upstream/execute';
+import { type ArgumentValidator, InvalidArgumentsError } from './arguments';
+import { toolFailure, toolResult } from './tool-result';
+
+/** Builds the upstream HTTP request of a tool call (openapi's `buildUpstreamRequest`). */
+export type BuildRequest = (
+  tool: GeneratedTool,
+  args: Record<string, unknown>,
+  baseUrl: string,
+) => UpstreamRequest;
+
+/** The subset of a pino logger the MCP endpoint writes to. */
+export interface McpLogger {
+  debug(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface ToolServerContext {
+  workspace: Workspace;
+  /** The workspace's compiled tools, loaded only when tools/list or tools/call needs them. */
+  toolSet: () => Promise<ToolSet>;
+  credentials: UpstreamCredentials;
+  grantId?: string;
+  validator: ArgumentValidator;
+  buildRequest: BuildRequest;
+  execute?: ExecuteOptions;
+  logger: McpLogger;
+  serverVersion: string;
+}
+
+/** Whether the workspace's selection exposes `name`. */
+export function isEnabled(selection: ToolSelection, name: string): boolean {
+  if (selection.disabled.includes(name)) return false;
+  return selection.enabled === 'all' || selection.enabled.includes(name);
+}
+
+/** The MCP view of a generated tool. */
+export function toMcpTool(tool: GeneratedTool): Tool {
+  const listed: Tool = {
+    name: tool.name,
+    description: tool.description,
+    inputSchema: tool.inputSchema as Tool['inputSchema'],
+    annotations: tool.annotations,
+  };
+  if (tool.title !== undefined) listed.title = tool.title;
+  if (tool.outputSchema) listed.outputSchema = tool.outputSchema as Tool['outputSchema'];
+  return listed;
+}
+
+/** A low-level MCP Server answering tools/list and tools/call for one workspace. */
+export function createToolServer(context: ToolServerContext): Server {
+  const { workspace } = context;
+  const server = new Server(
+    { name: `mcp-proxy/${workspace.id}`, title: workspace.name, version: context.serverVersion },
+    { capabilities: { tools: {} } },
+  );
+
+  server.setRequestHandler(ListToolsRequestSchema, async () => {
+    const toolSet = await loadToolSet(context);
+    return {
+      tools: toolSet.tools.filter((t) => isEnabled(workspace.tools, t.name)).map(toMcpTool),
+    };
+  });
+
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    try {
+      return await handleCall(context, request.params, extra.signal);
+    } catch (error) {
+      if (error instanceof McpError) throw error;
+      // The reason stays in the log; the client learns only that the proxy failed.
+      context.logger.error(
+        { workspace: workspace.id, tool: request.params.name, err: error },
+        'tool call failed inside the proxy',
+      );
+      throw new McpError(ErrorCode.InternalError, 'Internal error');
+    }
+  });
+
+  return server;
+}
+
+async function handleCall(
+  context: ToolServerContext,
+  params: { name: string; arguments?: Record<string, unknown> },
+  signal: AbortSignal,
+): Promise<CallToolResult> {
+  const { workspace } = context;
+  const toolSet = await loadToolSet(context);
+  const { name } = params;
+  const tool = toolsByName(toolSet).get(name);
+  if (!tool) throw new McpError(ErrorCode.InvalidParams, `Tool ${name} not found`);
+  if (!isEnabled(workspace.tools, name)) {
+    throw new McpError(ErrorCode.InvalidParams, `Tool ${name} is disabled in this workspace`);
+  }
+  const args = params.arguments ?? {};
+  try {
+    context.validator.check(toolSet.specHash, tool, args);
+  } catch (error) {
+    if (error instanceof InvalidArgumentsError) {
+      throw new McpError(ErrorCode.InvalidParams, error.message, { field: error.field });
+    }
+    throw error;
+  }
+  return callTool(context, toolSet, tool, args, signal);
+}
+
+async function loadToolSet(context: ToolServerContext): Promise<ToolSet> {
+  try {
+    return await context.toolSet();
+  } catch (error) {
+    context.logger.error(
+      { workspace: context.workspace.id, err: error },
+      'the workspace has no usable tool set',
+    );
+    throw new McpError(
+      ErrorCode.InternalError,
+      `The OpenAPI document of workspace ${context.workspace.id} could not be loaded`,
+    );
+  }
+}
+
+const indexes = new WeakMap<ToolSet, Map<string, GeneratedTool>>();
+
+function toolsByName(toolSet: ToolSet): Map<string, GeneratedTool> {
+  let index = indexes.get(toolSet);
+  if (!index) {
+    index = new Map(toolSet.tools.map((t) => [t.name, t]));
+    indexes.set(toolSet, index);
+  }
+  return index;
+}
+
+async function callTool(
+  context: ToolServerContext,
+  toolSet: ToolSet,
+  tool: GeneratedTool,
+  args: Record<string, unknown>,
+  signal: AbortSignal,
+): Promise<CallToolResult> {
+  const { workspace, logger } = context;
+  const baseUrl = workspace.baseUrl ?? toolSet.baseUrl;
+  if (!baseUrl) {
+    return toolFailure(
+      `Workspace ${workspace.id} has no API base URL: its spec has no servers[0] and none is configured`,
+    );
+  }
+  const request = context.buildRequest(tool, args, baseUrl);
+  const ctx: CallContext = { workspace, signal };
+  if (context.grantId !== undefined) ctx.grantId = context.grantId;
+  try {
+    const response = await executeUpstream(request, context.credentials, ctx, context.execute);
+    logger.debug(
+      {
+        workspace: workspace.id,
+        tool: tool.name,
+        status: response.status,
+        ms: response.durationMs,
+      },
+      'tool call',
+    );
+    return toolResult(tool, response);
+  } catch (error) {
+    if (error instanceof UpstreamError) {
+      logger.warn(
+        { workspace: workspace.id, tool: tool.name, code: error.code, err: error.cause },
+        error.message,
+      );
+      return toolFailure(`Upstream call failed (${error.code}): ${error.message}`);
+    }
+    throw error;
+  }
+}
