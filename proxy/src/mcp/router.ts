@@ -16,6 +16,7 @@
  */
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { type Request, type Response, Router } from 'express';
+import { buildUpstreamRequest } from '../openapi/request';
 import type { ToolSet, UpstreamCredentials, Workspace } from '../types';
 import type { ExecuteOptions } from '../upstream/execute';
 import type { Authorize } from './access-key';
@@ -35,8 +36,8 @@ export interface McpRouterDeps {
   /** Origin header values accepted; default: the allowed hosts over http and https. */
   allowedOrigins?: string[];
   logger: McpLogger;
-  /** Turns a call into an HTTP request (openapi's `buildUpstreamRequest`). */
-  buildRequest: BuildRequest;
+  /** Turns a call into an HTTP request; default: openapi's `buildUpstreamRequest`. */
+  buildRequest?: BuildRequest;
   /** Upstream timeout, size cap and dispatcher. */
   execute?: ExecuteOptions;
   /** Reported as serverInfo.version. */
@@ -74,7 +75,7 @@ export function createMcpRouter(deps: McpRouterDeps): Router {
       credentials: deps.credentialsFor(workspace),
       grantId: grant.grantId,
       validator,
-      buildRequest: deps.buildRequest,
+      buildRequest: deps.buildRequest ?? buildUpstreamRequest,
       execute: deps.execute,
       logger: deps.logger,
       serverVersion: deps.version ?? '0.1.0',

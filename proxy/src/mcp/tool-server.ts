@@ -12,6 +12,7 @@ import {
   McpError,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
+import { RequestBuildError } from '../openapi/errors';
 import type {
   CallContext,
   GeneratedTool,
@@ -168,7 +169,19 @@ async function callTool(
       `Workspace ${workspace.id} has no API base URL: its spec has no servers[0] and none is configured`,
     );
   }
-  const request = context.buildRequest(tool, args, baseUrl);
+  let request: UpstreamRequest;
+  try {
+    request = context.buildRequest(tool, args, baseUrl);
+  } catch (error) {
+    if (error instanceof RequestBuildError) {
+      throw new McpError(
+        ErrorCode.InvalidParams,
+        `Invalid arguments for tool ${tool.name}: ${error.message}`,
+        { field: error.arg },
+      );
+    }
+    throw error;
+  }
   const ctx: CallContext = { workspace, signal };
   if (context.grantId !== undefined) ctx.grantId = context.grantId;
   try {
