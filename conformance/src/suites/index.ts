@@ -1,0 +1,24 @@
+/** Every check of the harness, in the order suites run. */
+import type { Check } from '../types';
+import { asClientAuthChecks } from './as/client-auth';
+import { asMetadataChecks } from './as/metadata';
+import { asPkceChecks } from './as/pkce';
+import { asRefreshChecks } from './as/refresh';
+import { asStateChecks } from './as/state';
+
+export const asChecks: Check[] = [
+  ...asMetadataChecks,
+  ...asPkceChecks,
+  ...asStateChecks,
+  ...asRefreshChecks,
+  ...asClientAuthChecks,
+];
+
+export const proxyChecks: Check[] = [];
+
+export const allChecks: Check[] = [...asChecks, ...proxyChecks];
+
+/** Suite names in run order. */
+export function suiteNames(checks: Check[] = allChecks): string[] {
+  return [...new Set(checks.map((c) => c.suite))];
+}
