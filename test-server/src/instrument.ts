@@ -1,0 +1,268 @@
+/**
+ * Express middleware in front of oidc-provider: counts requests per endpoint and grant type,
+ * logs token/authorize/register/revoke/introspect events with their outcome, and fires the
+ * faults armed through the control API before the provider sees the request.
+ */
+import { parse as parseQuery } from 'node:querystring';
+import type { NextFunction, Request, Response } from 'express';
+import type { Fault, FaultTable } from './faults';
+import { DEFAULT_SCOPE } from './provider';
+import type { EventKind, Recorder, ServerEvent } from './recorder';
+import { sha256Hex } from './tokens';
+
+/** Larger token request bodies are refused, as oidc-provider itself does. */
+const BODY_LIMIT = 56 * 1024;
+
+export interface InstrumentOptions {
+  recorder: Recorder;
+  faults: FaultTable;
+  /** Remembers which client each issued access token belongs to (for control revoke). */
+  onAccessTokenIssued: (tokenSha256: string, clientId: string) => void;
+}
+
+const ENDPOINTS: Array<[RegExp, string, EventKind | undefined]> = [
+  [/^\/auth\/authorize(\/[^/]+)?$/, 'authorize', 'authorize'],
+  [/^\/auth\/token$/, 'token', 'token'],
+  [/^\/auth\/register(\/.*)?$/, 'register', 'register'],
+  [/^\/auth\/introspect$/, 'introspect', 'introspect'],
+  [/^\/auth\/revoke$/, 'revoke', 'revoke'],
+  [/^\/auth\/userinfo$/, 'userinfo', undefined],
+  [/^\/auth\/jwks$/, 'jwks', undefined],
+  [
+    /^\/\.well-known\/(oauth-authorization-server|openid-configuration)(\/.*)?$/,
+    'metadata',
+    undefined,
+  ],
+];
+
+async function readBody(req: Request): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+    size += buf.length;
+    if (size > BODY_LIMIT) throw new Error('request entity too large');
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Makes an already-read body readable again for oidc-provider, which reads `req` itself and
+ * warns when a framework parsed the body before it.
+ */
+function replayBody(req: Request, body: Buffer): void {
+  Object.defineProperty(req, 'readable', { value: true, configurable: true });
+  Object.defineProperty(req, 'iterator', {
+    configurable: true,
+    value: async function* replay() {
+      yield body;
+    },
+  });
+  req.headers['content-length'] = String(body.length);
+}
+
+function basicClientId(req: Request): string | undefined {
+  const header = req.get('authorization');
+  const match = header ? /^Basic +(\S+)$/i.exec(header) : null;
+  if (!match?.[1]) return undefined;
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return undefined;
+  try {
+    return decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, '%20'));
+  } catch {
+    return undefined;
+  }
+}
+
+function first(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Keeps a copy of what the handler writes, for the event log (bodies here are small). */
+function captureBody(res: Response): () => string {
+  const chunks: Buffer[] = [];
+  const write = res.write.bind(res);
+  const end = res.end.bind(res);
+  const keep = (chunk: unknown) => {
+    if (typeof chunk === 'string') chunks.push(Buffer.from(chunk));
+    else if (chunk instanceof Uint8Array) chunks.push(Buffer.from(chunk));
+  };
+  res.write = ((chunk: unknown, ...rest: unknown[]) => {
+    keep(chunk);
+    return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
+  }) as Response['write'];
+  res.end = ((chunk?: unknown, ...rest: unknown[]) => {
+    if (typeof chunk !== 'function') keep(chunk);
+    return (end as (...a: unknown[]) => Response)(chunk, ...rest);
+  }) as Response['end'];
+  return () => Buffer.concat(chunks).toString('utf8');
+}
+
+function jsonField(text: string, field: string): string | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value === 'object' && value !== null && field in value) {
+      const v = (value as Record<string, unknown>)[field];
+      return typeof v === 'string' ? v : undefined;
+    }
+  } catch {
+    // not JSON: no field
+  }
+  return undefined;
+}
+
+/** The RFC 6749 status for an OAuth error answered by a fault. */
+function oauthErrorStatus(fault: Fault): number {
+  if (fault.status !== undefined) return fault.status;
+  if (fault.error === 'invalid_client') return 401;
+  if (fault.error === 'temporarily_unavailable') return 503;
+  if (fault.error === 'server_error') return 500;
+  return 400;
+}
+
+/**
+ * Answers the request as the fault says. Returns true when the fault answered (the caller must
+ * stop), false when the request goes on (after a delay).
+ */
+export async function applyFault(
+  fault: Fault,
+  req: Request,
+  res: Response,
+  api: boolean,
+): Promise<boolean> {
+  switch (fault.kind) {
+    case 'delay':
+      await new Promise((resolve) => setTimeout(resolve, fault.delay_ms ?? 0));
+      return false;
+    case 'drop':
+      req.socket.destroy();
+      return true;
+    case 'status':
+      res
+        .status(fault.status ?? 503)
+        .set('Retry-After', '1')
+        .json({ error: 'injected_fault', error_description: `injected HTTP ${fault.status}` });
+      return true;
+    case 'oauth_error': {
+      const status = oauthErrorStatus(fault);
+      const body: Record<string, string> = { error: fault.error ?? 'server_error' };
+      if (fault.error_description) body.error_description = fault.error_description;
+      if (api && status === 401) {
+        res.set('WWW-Authenticate', `Bearer error="${body.error}"`);
+      }
+      res.status(status).set('Cache-Control', 'no-store').json(body);
+      return true;
+    }
+  }
+}
+
+/** The middleware for every request that oidc-provider will handle. */
+export function instrumentProvider(options: InstrumentOptions) {
+  const { recorder, faults } = options;
+  const redeemed = new Set<string>();
+
+  return async function instrument(req: Request, res: Response, next: NextFunction) {
+    const path = req.path;
+    const match = ENDPOINTS.find(([re]) => re.test(path));
+    if (!match) return next();
+    const [, endpoint, kind] = match;
+    const isResume = endpoint === 'authorize' && path !== '/auth/authorize';
+    if (!isResume) recorder.hit(endpoint);
+    if (!kind) return next();
+
+    const event: Omit<ServerEvent, 'seq' | 'at'> = {
+      kind,
+      method: req.method,
+      path,
+      status: 0,
+    };
+
+    try {
+      if (kind === 'authorize' && !isResume) {
+        const query = req.query as Record<string, unknown>;
+        if (typeof query.client_id === 'string') event.client_id = query.client_id;
+        const scope = typeof query.scope === 'string' ? query.scope : '';
+        const apiScopes = DEFAULT_SCOPE.split(' ');
+        if (req.method === 'GET' && !scope.split(' ').some((s) => apiScopes.includes(s))) {
+          // A request naming no API scope gets the default ones instead of an empty grant.
+          const url = new URL(req.originalUrl, 'http://placeholder');
+          url.searchParams.set('scope', [scope, DEFAULT_SCOPE].filter(Boolean).join(' '));
+          req.url = `${url.pathname}${url.search}`;
+        }
+      }
+
+      if (kind === 'token' && req.method === 'POST') {
+        const raw = await readBody(req);
+        const params = req.is('application/x-www-form-urlencoded')
+          ? parseQuery(raw.toString('utf8'))
+          : {};
+        const grantType = first(params.grant_type);
+        const clientId = first(params.client_id) ?? basicClientId(req);
+        const refreshToken = first(params.refresh_token);
+        if (grantType) event.grant_type = grantType;
+        if (clientId) event.client_id = clientId;
+        if (refreshToken) {
+          const hash = sha256Hex(refreshToken);
+          event.refresh_token_sha256 = hash;
+          event.refresh_token_reused = redeemed.has(hash);
+        }
+        let body = raw;
+        if (grantType === 'client_credentials' && !first(params.scope)) {
+          // client_credentials without scope gets the default API scopes (RFC 6749 §3.3).
+          body = Buffer.from(`${raw.toString('utf8')}&scope=${encodeURIComponent(DEFAULT_SCOPE)}`);
+        }
+        replayBody(req, body);
+        const fault = faults.take('token', grantType === undefined ? {} : { grantType });
+        if (fault) {
+          event.fault_id = fault.id;
+          const getBody = captureBody(res);
+          res.on('finish', () => {
+            event.status = res.statusCode;
+            const error = jsonField(getBody(), 'error');
+            if (error) event.error = error;
+            recorder.record(event);
+          });
+          res.on('close', () => {
+            if (!res.writableFinished)
+              recorder.record({ ...event, status: 0, error: 'connection_dropped' });
+          });
+          if (await applyFault(fault, req, res, false)) return;
+          delete event.fault_id;
+        }
+      }
+    } catch (err) {
+      return next(err);
+    }
+
+    const getBody = captureBody(res);
+    res.on('finish', () => {
+      event.status = res.statusCode;
+      const text = getBody();
+      if (kind === 'authorize') {
+        const location = res.get('location');
+        if (location && URL.canParse(location)) {
+          const error = new URL(location).searchParams.get('error');
+          if (error) event.error = error;
+        } else if (res.statusCode >= 400) {
+          event.error = jsonField(text, 'error') ?? 'invalid_request';
+        }
+        if (isResume && !location?.includes('/interaction/')) recorder.record(event);
+        if (!isResume) recorder.record(event);
+        return;
+      }
+      const error = jsonField(text, 'error');
+      if (error) event.error = error;
+      if (kind === 'token' && res.statusCode === 200) {
+        const accessToken = jsonField(text, 'access_token');
+        if (accessToken && event.client_id) {
+          options.onAccessTokenIssued(sha256Hex(accessToken), event.client_id);
+        }
+        if (event.refresh_token_sha256) redeemed.add(event.refresh_token_sha256);
+      }
+      recorder.record(event);
+    });
+    next();
+  };
+}
