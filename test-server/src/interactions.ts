@@ -61,14 +61,17 @@ async function grantRequested(
     : new provider.Grant({ accountId, clientId });
   const scopes = requestedScopes(interaction);
   const apiScopes = scopes.filter((s) => (API_SCOPES as readonly string[]).includes(s));
-  const oidcScopes = scopes.filter((s) => !apiScopes.includes(s));
-  if (oidcScopes.length > 0) grant.addOIDCScope(oidcScopes);
+  // The API scopes are also listed in the provider's `scopes` (for discovery), so oidc-provider
+  // counts them as OpenID scopes too: grant them both ways.
+  if (scopes.length > 0) grant.addOIDCScope(scopes);
   if (apiScopes.length > 0)
     grant.addResourceScope(requestedResource(interaction, apiUrl), apiScopes);
   const details = interaction.prompt.details as {
+    missingOIDCScope?: string[];
     missingOIDCClaims?: string[];
     missingResourceScopes?: Record<string, string[]>;
   };
+  if (details.missingOIDCScope) grant.addOIDCScope(details.missingOIDCScope);
   if (details.missingOIDCClaims) grant.addOIDCClaims(details.missingOIDCClaims);
   for (const [resource, missing] of Object.entries(details.missingResourceScopes ?? {})) {
     grant.addResourceScope(resource, missing);
