@@ -260,3 +260,6 @@ export async function codeFlow(
     code_verifier: verifier,
   });
 }
+
+/** Upper bound for waiting on a 2-second token lifetime to lapse. */
+export const API_TTL_WAIT = 6000;
