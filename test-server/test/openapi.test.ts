@@ -55,7 +55,7 @@ for (const mode of MODES) {
       }
       assert.ok(doc.paths['/api/items']?.post?.requestBody);
       assert.equal(
-        (doc.paths['/api/items/{id}']?.get?.parameters?.[0] as { name: string }).name,
+        (doc.paths['/api/items/{id}']?.get?.parameters?.[0] as { name: string } | undefined)?.name,
         'id',
       );
       const schemes = doc.components.securitySchemes ?? {};
