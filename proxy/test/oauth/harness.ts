@@ -137,7 +137,8 @@ export async function startOAuthStack(options: OAuthStackOptions = {}): Promise<
       });
       if (!response.ok)
         throw new Error(`control ${path}: ${response.status} ${await response.text()}`);
-      return response.json();
+      const text = await response.text();
+      return text === '' ? undefined : JSON.parse(text);
     },
     async close() {
       oauth.close();

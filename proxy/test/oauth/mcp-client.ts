@@ -73,6 +73,11 @@ export class HeadlessOAuthProvider implements OAuthClientProvider {
     this.lastRedirect = await this.agent.run(url, (next) => next.href.startsWith(this.redirectUrl));
   }
 
+  invalidateCredentials(scope: 'all' | 'client' | 'tokens' | 'verifier' | 'discovery') {
+    if (scope === 'all' || scope === 'tokens') this.saved = undefined;
+    if (scope === 'all' || scope === 'client') this.client = undefined;
+  }
+
   saveCodeVerifier(verifier: string) {
     this.verifier = verifier;
   }
