@@ -3,19 +3,15 @@
  * and a proxy (store in a temp dir, the OAuth module, the MCP router) with the seed's workspace.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import express from 'express';
 import { type RunningTestServer, startTestServer } from '../../../test-server/src/server';
 import { createLogger } from '../../src/log';
-import { createMcpRouter, defaultAllowedHosts } from '../../src/mcp';
 import { createOAuthModule, type OAuthModule, type OAuthModuleOptions } from '../../src/oauth';
-import { openStore, type ProxyStore } from '../../src/store';
+import { startProxy } from '../../src/server';
+import type { ProxyStore } from '../../src/store';
 import type { OAuth2UpstreamAuth, Workspace } from '../../src/types';
-import { WorkspaceToolSets } from '../../src/workspaces/tool-sets';
 
 export const WORKSPACE_ID = 'test-oauth';
 
@@ -74,20 +70,7 @@ export function seedWorkspace(
 }
 
 export async function startOAuthStack(options: OAuthStackOptions = {}): Promise<OAuthStack> {
-  const http: Server = createServer();
-  await new Promise<void>((resolve) => http.listen(0, resolve));
-  const port = (http.address() as AddressInfo).port;
-  const proxyUrl = `http://localhost:${port}`;
-  const upstream = await startTestServer({
-    mode: 'oauth',
-    port: 0,
-    autoApprove: options.autoApprove ?? true,
-    quiet: true,
-    redirectUris: [`${proxyUrl}/oauth/callback`],
-    accessTokenTtl: options.accessTokenTtl,
-  });
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'oauth-test-'));
-  const store = openStore({ dataDir });
   const logs: string[] = [];
   const logger = createLogger({
     level: 'debug',
@@ -98,31 +81,37 @@ export async function startOAuthStack(options: OAuthStackOptions = {}): Promise<
       },
     }),
   });
+  let oauth: OAuthModule | undefined;
+  // The proxy listens first (port 0): the test server must know its callback URL.
+  const proxy = await startProxy({
+    port: 0,
+    dataDir,
+    logger,
+    oauth: ({ store, publicUrl, logger: log }) => {
+      oauth = createOAuthModule({ store, publicUrl, logger: log, ...options.module });
+      return oauth;
+    },
+  });
+  const upstream = await startTestServer({
+    mode: 'oauth',
+    port: 0,
+    autoApprove: options.autoApprove ?? true,
+    quiet: true,
+    redirectUris: [`${proxy.url}/oauth/callback`],
+    accessTokenTtl: options.accessTokenTtl,
+  });
+  const store = proxy.store;
   const workspace = seedWorkspace(upstream, options.auth);
   if (store.workspaces.get(workspace.id) === undefined) store.workspaces.create(workspace);
   else store.workspaces.update(workspace);
-  const oauth = createOAuthModule({ store, publicUrl: proxyUrl, logger, ...options.module });
-  const toolSets = new WorkspaceToolSets();
-  const app = express();
-  app.use(oauth.router);
-  app.use(
-    '/mcp',
-    createMcpRouter({
-      getWorkspace: (id) => store.workspaces.get(id),
-      getToolSet: (ws) => toolSets.get(ws),
-      credentialsFor: (ws) => oauth.credentialsFor(ws),
-      authorize: (req, res, ws) => oauth.authorize(req, res, ws),
-      allowedHosts: defaultAllowedHosts(port),
-      logger,
-    }),
-  );
-  http.on('request', app);
+  if (oauth === undefined) throw new Error('the proxy did not build the OAuth module');
+  const module: OAuthModule = oauth;
   return {
     upstream,
-    proxyUrl,
-    mcpUrl: `${proxyUrl}/mcp/${WORKSPACE_ID}`,
+    proxyUrl: proxy.url,
+    mcpUrl: `${proxy.url}/mcp/${WORKSPACE_ID}`,
     store,
-    oauth,
+    oauth: module,
     dataDir,
     workspace,
     logs,
@@ -141,11 +130,8 @@ export async function startOAuthStack(options: OAuthStackOptions = {}): Promise<
       return text === '' ? undefined : JSON.parse(text);
     },
     async close() {
-      oauth.close();
-      http.closeAllConnections();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
+      await proxy.close();
       await upstream.close();
-      store.close();
       if (options.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
     },
   };
