@@ -222,6 +222,22 @@ export function interactionRouter(options: InteractionOptions): Router {
     }
   });
 
+  router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
+    // oidc-provider's own errors (expired or foreign interaction) are the user's to see.
+    const e = err as { statusCode?: unknown; error?: unknown; error_description?: unknown };
+    if (typeof e.statusCode !== 'number' || typeof e.error !== 'string') return next(err);
+    const description = typeof e.error_description === 'string' ? e.error_description : '';
+    res
+      .status(e.statusCode)
+      .type('html')
+      .send(
+        page(
+          'Sign-in failed',
+          `<h1>This sign-in cannot continue</h1><p><code>${escapeHtml(e.error)}</code>: ${escapeHtml(description)}</p><p>Start again from the application.</p>`,
+        ),
+      );
+  });
+
   return router;
 }
 
