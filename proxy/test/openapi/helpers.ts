@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { ToolSchema } from '@modelcontextprotocol/sdk/types.js';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { type GenerateOptions, generateTools } from '../../src/openapi/generate';
@@ -24,7 +25,8 @@ export function tool(set: ToolSet, name: string): GeneratedTool {
 
 /** The validator the MCP endpoint uses: JSON Schema 2020-12 with formats. */
 export function newAjv(): Ajv2020 {
-  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  // logger: false keeps GitHub's custom formats ("repo.nwo") from warning once per schema.
+  const ajv = new Ajv2020({ strict: false, allErrors: true, logger: false });
   addFormats(ajv);
   return ajv;
 }
@@ -35,6 +37,8 @@ export function newAjv(): Ajv2020 {
  */
 export function assertToolSetUsable(set: ToolSet, opts: { outputSchemas?: boolean } = {}): void {
   const ajv = newAjv();
+  // The SDK client compiles every outputSchema from tools/list with its own (draft-07) ajv.
+  const sdkValidator = new AjvJsonSchemaValidator();
   const names = new Set<string>();
   for (const t of set.tools) {
     assert.match(t.name, TOOL_NAME_PATTERN);
