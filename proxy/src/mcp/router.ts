@@ -15,7 +15,7 @@
  * @see https://modelcontextprotocol.io/specification/2025-11-25/basic/transports#streamable-http
  */
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { type Request, type Response, Router } from 'express';
+import express, { type NextFunction, type Request, type Response, Router } from 'express';
 import { buildUpstreamRequest } from '../openapi/request';
 import type { ToolSet, UpstreamCredentials, Workspace } from '../types';
 import type { ExecuteOptions } from '../upstream/execute';
@@ -45,6 +45,13 @@ export interface McpRouterDeps {
 }
 
 const WORKSPACE_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** Largest JSON-RPC request body accepted (tool arguments included). */
+const MAX_BODY = '4mb';
+
+interface Authorized {
+  workspace: Workspace;
+  grant: { grantId?: string };
+}
 
 /** An express Router serving `/:workspaceId`; mount it at `/mcp`. */
 export function createMcpRouter(deps: McpRouterDeps): Router {
@@ -54,48 +61,63 @@ export function createMcpRouter(deps: McpRouterDeps): Router {
     hostOriginGuard({ allowedHosts: deps.allowedHosts, allowedOrigins: deps.allowedOrigins }),
   );
 
-  router.all('/:workspaceId', async (req: Request, res: Response) => {
-    const id = String(req.params.workspaceId);
-    const workspace = WORKSPACE_ID.test(id) ? deps.getWorkspace(id) : undefined;
-    if (!workspace) {
-      rpcError(res, 404, -32001, `Workspace ${id} not found`);
-      return;
-    }
-    const grant = await deps.authorize(req, res, workspace);
-    if (!grant) return;
-    if (req.method !== 'POST') {
-      res.set('Allow', 'POST');
-      rpcError(res, 405, -32000, 'Method not allowed: this endpoint is stateless, use POST');
-      return;
-    }
+  const jsonBody = express.json({ limit: MAX_BODY });
 
-    const server = createToolServer({
-      workspace,
-      toolSet: () => deps.getToolSet(workspace),
-      credentials: deps.credentialsFor(workspace),
-      grantId: grant.grantId,
-      validator,
-      buildRequest: deps.buildRequest ?? buildUpstreamRequest,
-      execute: deps.execute,
-      logger: deps.logger,
-      serverVersion: deps.version ?? '0.1.0',
-    });
-    const transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: undefined,
-      enableJsonResponse: true,
-    });
-    res.on('close', () => {
-      void transport.close();
-      void server.close();
-    });
-    try {
-      await server.connect(transport);
-      // req.body is set when an outer express.json() already consumed the stream.
-      await transport.handleRequest(req, res, req.body);
-    } catch (error) {
-      deps.logger.error({ workspace: workspace.id, err: error }, 'MCP request failed');
-      if (!res.headersSent) rpcError(res, 500, -32603, 'Internal error');
-    }
+  router.all(
+    '/:workspaceId',
+    async function authorizeWorkspace(req: Request, res: Response, next: NextFunction) {
+      const id = String(req.params.workspaceId);
+      const workspace = WORKSPACE_ID.test(id) ? deps.getWorkspace(id) : undefined;
+      if (!workspace) {
+        rpcError(res, 404, -32001, `Workspace ${id} not found`);
+        return;
+      }
+      const grant = await deps.authorize(req, res, workspace);
+      if (!grant) return;
+      if (req.method !== 'POST') {
+        res.set('Allow', 'POST');
+        rpcError(res, 405, -32000, 'Method not allowed: this endpoint is stateless, use POST');
+        return;
+      }
+      res.locals.mcp = { workspace, grant } satisfies Authorized;
+      next();
+    },
+    // Parsed only once authorized; req.body stays unset for non-JSON, which the transport answers 415.
+    jsonBody,
+    async function serveMcp(req: Request, res: Response) {
+      const { workspace, grant } = res.locals.mcp as Authorized;
+      const server = createToolServer({
+        workspace,
+        toolSet: () => deps.getToolSet(workspace),
+        credentials: deps.credentialsFor(workspace),
+        grantId: grant.grantId,
+        validator,
+        buildRequest: deps.buildRequest ?? buildUpstreamRequest,
+        execute: deps.execute,
+        logger: deps.logger,
+        serverVersion: deps.version ?? '0.1.0',
+      });
+      const transport = new StreamableHTTPServerTransport({
+        sessionIdGenerator: undefined,
+        enableJsonResponse: true,
+      });
+      // Closing the server closes its transport too.
+      res.on('close', () => void server.close());
+      try {
+        await server.connect(transport);
+        await transport.handleRequest(req, res, req.body);
+      } catch (error) {
+        deps.logger.error({ workspace: workspace.id, err: error }, 'MCP request failed');
+        if (!res.headersSent) rpcError(res, 500, -32603, 'Internal error');
+      }
+    },
+  );
+
+  router.use(function bodyErrors(error: unknown, _req: Request, res: Response, next: NextFunction) {
+    const type = (error as { type?: unknown } | undefined)?.type;
+    if (type === 'entity.parse.failed') rpcError(res, 400, -32700, 'Parse error: invalid JSON');
+    else if (type === 'entity.too.large') rpcError(res, 413, -32600, 'Request body too large');
+    else next(error);
   });
 
   return router;

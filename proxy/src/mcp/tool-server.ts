@@ -12,6 +12,7 @@ import {
   McpError,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import { RequestBuildError } from '../openapi/errors';
 import type {
   CallContext,
@@ -72,12 +73,18 @@ export function toMcpTool(tool: GeneratedTool): Tool {
   return listed;
 }
 
+/**
+ * The SDK validator serves only server-to-client requests (elicitation), which this server never
+ * makes; one instance for all servers spares building an Ajv per request.
+ */
+const sdkSchemaValidator = new AjvJsonSchemaValidator();
+
 /** A low-level MCP Server answering tools/list and tools/call for one workspace. */
 export function createToolServer(context: ToolServerContext): Server {
   const { workspace } = context;
   const server = new Server(
     { name: `mcp-proxy/${workspace.id}`, title: workspace.name, version: context.serverVersion },
-    { capabilities: { tools: {} } },
+    { capabilities: { tools: {} }, jsonSchemaValidator: sdkSchemaValidator },
   );
 
   server.setRequestHandler(ListToolsRequestSchema, async () => {

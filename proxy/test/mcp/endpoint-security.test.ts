@@ -99,10 +99,8 @@ describe('MCP endpoint guards and isolation', () => {
           },
         }),
         workspace({ id: 'open', auth, baseUrl: upstream.url, public: true }),
-        workspace({ id: 'nowhere', auth, baseUrl: 'http://127.0.0.1:9', accessKey: seedKey }),
       ],
       toolSet,
-      { execute: { timeoutMs: 300 } },
     );
     seed = await connect(proxy, 'seed', seedKey);
     limited = await connect(proxy, 'limited', limitedKey);
@@ -198,6 +196,35 @@ describe('MCP endpoint guards and isolation', () => {
     }
   });
 
+  test('malformed JSON: 400 Parse error; a non-JSON body: 415', async () => {
+    const headers = { ...MCP_HEADERS, authorization: `Bearer ${seedKey}`, host: host() };
+    const res = await new Promise<RawResponse>((resolve, reject) => {
+      const req = httpRequest(
+        { host: '127.0.0.1', port: proxy.port, method: 'POST', path: '/mcp/seed', headers },
+        (r) => {
+          let body = '';
+          r.setEncoding('utf8');
+          r.on('data', (c: string) => {
+            body += c;
+          });
+          r.on('end', () => resolve({ status: r.statusCode ?? 0, headers: r.headers, body }));
+        },
+      );
+      req.on('error', reject);
+      req.end('{"jsonrpc":"2.0",');
+    });
+    assert.equal(res.status, 400);
+    assert.equal((JSON.parse(res.body) as { error: { code: number } }).error.code, -32700);
+    const text = await raw(
+      proxy,
+      'POST',
+      '/mcp/seed',
+      { ...headers, 'content-type': 'text/plain' },
+      initialize(LATEST_PROTOCOL_VERSION),
+    );
+    assert.equal(text.status, 415);
+  });
+
   test('an unknown workspace: 404', async () => {
     const res = await raw(
       proxy,
@@ -246,6 +273,16 @@ describe('MCP endpoint guards and isolation', () => {
   });
 
   test('a slow upstream: isError naming the timeout; an unreachable one: isError too', async () => {
+    const toolSet = await seedToolSet(upstream);
+    const auth = upstreamAuth('bearer', upstream.apiSecret ?? '');
+    const impatient = await startProxy(
+      [
+        workspace({ id: 'slow', auth, baseUrl: upstream.url, public: true }),
+        workspace({ id: 'nowhere', auth, baseUrl: 'http://127.0.0.1:9', public: true }),
+      ],
+      toolSet,
+      { execute: { timeoutMs: 300 } },
+    );
     await fetch(`${upstream.url}/__control/faults`, {
       method: 'POST',
       headers: {
@@ -254,7 +291,11 @@ describe('MCP endpoint guards and isolation', () => {
       },
       body: JSON.stringify({ target: 'api', path: '/api/users', kind: 'delay', delay_ms: 1_500 }),
     });
-    const slow = (await seed.callTool({ name: 'listUsers', arguments: {} })) as CallToolResult;
+    const slowClient = await connect(impatient, 'slow');
+    const slow = (await slowClient.callTool({
+      name: 'listUsers',
+      arguments: {},
+    })) as CallToolResult;
     assert.equal(slow.isError, true);
     assert.equal(
       text(slow),
@@ -262,11 +303,13 @@ describe('MCP endpoint guards and isolation', () => {
     );
     await control(upstream).reset();
 
-    const nowhere = await connect(proxy, 'nowhere', seedKey);
+    const nowhere = await connect(impatient, 'nowhere');
     const down = (await nowhere.callTool({ name: 'listUsers', arguments: {} })) as CallToolResult;
     assert.equal(down.isError, true);
     assert.match(text(down), /^Upstream call failed \(UPSTREAM_UNREACHABLE\)/);
+    await slowClient.close();
     await nowhere.close();
+    await impatient.close();
   });
 
   test('two concurrent clients never see each other’s responses', async () => {
