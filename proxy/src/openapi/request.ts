@@ -13,8 +13,11 @@ type Primitive = string | number | boolean;
 
 const RESERVED = /%(3A|2F|3F|23|5B|5D|40|21|24|26|27|28|29|2A|2B|2C|3B|3D)/gi;
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
 function encode(text: string, allowReserved = false): string {
-  const encoded = encodeURIComponent(text).replace(
+  // encodeURIComponent throws on lone surrogates; they become U+FFFD as in String#toWellFormed.
+  const encoded = encodeURIComponent(text.replace(LONE_SURROGATE, '\uFFFD')).replace(
     /[!'()*]/g,
     (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
   );

@@ -127,6 +127,7 @@ describe('parameter serialization matches the OpenAPI style examples', () => {
       'it%27s%20%28x%29%2A%21',
     );
     assert.equal(serializePathParameter(param('path', 'simple', false), 'é'), '%C3%A9');
+    assert.equal(serializePathParameter(param('path', 'simple', false), 'a\uD800b'), 'a%EF%BF%BDb');
   });
 
   test('nested values travel as JSON text; deepObject nests brackets', () => {
