@@ -115,7 +115,7 @@ function deepObject(prefix: string, value: unknown): Array<[string, Primitive]> 
   return [[prefix, scalar(value)]];
 }
 
-/** A header parameter's value (`simple` style); CR, LF and NUL are refused. */
+/** A header parameter's value (`simple` style); CR, LF, NUL and non-Latin-1 characters are refused. */
 export function serializeHeaderParameter(p: ParameterBinding, value: unknown): string {
   const s = shape(value);
   let text: string;
@@ -128,6 +128,14 @@ export function serializeHeaderParameter(p: ParameterBinding, value: unknown): s
       'ERR_INVALID_ARGUMENT',
       p.arg,
       `header ${p.name} cannot contain CR, LF or NUL`,
+    );
+  }
+  // RFC 9110 §5.5 field values: visible ASCII, space, tab, and obs-text (Latin-1) only.
+  if (/[^\t\x20-\x7e\x80-\xff]/.test(text)) {
+    throw new RequestBuildError(
+      'ERR_INVALID_ARGUMENT',
+      p.arg,
+      `header ${p.name} can only carry printable ASCII or Latin-1 characters`,
     );
   }
   return text;

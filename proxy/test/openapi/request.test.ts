@@ -298,6 +298,12 @@ describe('buildUpstreamRequest', () => {
     check({ id: '..', body: {} }, 'ERR_INVALID_ARGUMENT', 'id', /cannot be "\." or "\.\."/);
     check({ id: '.', body: {} }, 'ERR_INVALID_ARGUMENT', 'id', /cannot be/);
     check({ id: '1', h: 'a\r\nX-Evil: 1', body: {} }, 'ERR_INVALID_ARGUMENT', 'h', /CR, LF or NUL/);
+    check(
+      { id: '1', h: 'snow \u2603', body: {} },
+      'ERR_INVALID_ARGUMENT',
+      'h',
+      /printable ASCII or Latin-1/,
+    );
     assert.equal(
       buildUpstreamRequest(t, { id: '..a', body: {} }, 'http://x').url,
       'http://x/things/..a',
