@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as oauth from 'oauth4webapi';
+import { loadSpec } from '../openapi';
 import type { OAuth2UpstreamAuth, Workspace } from '../types';
 import type { OAuthRepository, UpstreamTokenSet } from './repository';
 
@@ -257,9 +258,13 @@ export class UpstreamOAuth {
   ): Promise<oauth.AuthorizationServer> {
     const candidates: string[] = [];
     if (auth.issuer !== undefined) candidates.push(auth.issuer);
-    if (auth.provider === 'auto' && workspace.baseUrl !== undefined) {
-      candidates.push(...(await this.protectedResourceIssuers(workspace.baseUrl)));
-      candidates.push(new URL(workspace.baseUrl).origin);
+    if (auth.provider === 'auto') {
+      const hints = await specHints(workspace);
+      const api = workspace.baseUrl ?? hints.serverUrl;
+      candidates.push(...hints.issuers);
+      if (api !== undefined) candidates.push(...(await this.protectedResourceIssuers(api)));
+      candidates.push(...hints.flowOrigins);
+      if (api !== undefined) candidates.push(new URL(api).origin);
     }
     for (const origin of [auth.registrationUrl, auth.tokenUrl, auth.authorizationUrl]) {
       if (origin !== undefined) candidates.push(new URL(origin).origin);
@@ -469,4 +474,58 @@ function configHash(auth: OAuth2UpstreamAuth, baseUrl: string | undefined): stri
       ]),
     )
     .digest('hex');
+}
+
+/** What a workspace's spec says about its authorization server (for the zero-config provider). */
+interface SpecHints {
+  /** `servers[0].url`, resolved against the spec's URL. */
+  serverUrl?: string;
+  /** Issuers from openIdConnect schemes. */
+  issuers: string[];
+  /** Origins of the oauth2 schemes' authorization and token URLs. */
+  flowOrigins: string[];
+}
+
+/** Reads `servers` and `components.securitySchemes` of the workspace's spec; empty when unreadable. */
+async function specHints(workspace: Workspace): Promise<SpecHints> {
+  const hints: SpecHints = { issuers: [], flowOrigins: [] };
+  let document: Record<string, unknown>;
+  let base: string | undefined;
+  try {
+    const loaded = await loadSpec(workspace.spec, { timeoutMs: 10_000, maxBytes: 5 * 1024 * 1024 });
+    document = loaded.document;
+    base = loaded.url;
+  } catch {
+    return hints;
+  }
+  const object = (value: unknown): Record<string, unknown> =>
+    typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
+  const urlOf = (value: unknown): URL | undefined => {
+    if (typeof value !== 'string') return undefined;
+    try {
+      return new URL(value, base);
+    } catch {
+      return undefined;
+    }
+  };
+  const servers = document.servers;
+  if (Array.isArray(servers)) hints.serverUrl = urlOf(object(servers[0]).url)?.href;
+  for (const scheme of Object.values(object(object(document.components).securitySchemes))) {
+    const s = object(scheme);
+    if (s.type === 'openIdConnect') {
+      const discovery = urlOf(s.openIdConnectUrl);
+      if (discovery !== undefined) {
+        hints.issuers.push(discovery.href.replace(/\/\.well-known\/openid-configuration$/, ''));
+      }
+    }
+    if (s.type === 'oauth2') {
+      for (const flow of Object.values(object(s.flows))) {
+        for (const key of ['authorizationUrl', 'tokenUrl']) {
+          const url = urlOf(object(flow)[key]);
+          if (url !== undefined) hints.flowOrigins.push(url.origin);
+        }
+      }
+    }
+  }
+  return hints;
 }

@@ -17,8 +17,12 @@ export const WORKSPACE_ID = 'test-oauth';
 
 export interface OAuthStackOptions {
   autoApprove?: boolean;
-  /** Overrides of the seed's Custom OAuth settings. */
-  auth?: Partial<OAuth2UpstreamAuth>;
+  /** Overrides of the seed's Custom OAuth settings (a function gets the running test server). */
+  auth?:
+    | Partial<OAuth2UpstreamAuth>
+    | ((upstream: RunningTestServer) => Partial<OAuth2UpstreamAuth>);
+  /** Test-server options beyond the defaults (mode, registrationToken, …). */
+  upstream?: Partial<TestServerOptions>;
   accessTokenTtl?: number;
   module?: Partial<Omit<OAuthModuleOptions, 'store' | 'publicUrl'>>;
   /** Keep the data dir (to reopen it); the caller removes it. */
@@ -99,9 +103,13 @@ export async function startOAuthStack(options: OAuthStackOptions = {}): Promise<
     quiet: true,
     redirectUris: [`${proxy.url}/oauth/callback`],
     accessTokenTtl: options.accessTokenTtl,
+    ...options.upstream,
   });
   const store = proxy.store;
-  const workspace = seedWorkspace(upstream, options.auth);
+  const workspace = seedWorkspace(
+    upstream,
+    typeof options.auth === 'function' ? options.auth(upstream) : options.auth,
+  );
   if (store.workspaces.get(workspace.id) === undefined) store.workspaces.create(workspace);
   else store.workspaces.update(workspace);
   if (oauth === undefined) throw new Error('the proxy did not build the OAuth module');
