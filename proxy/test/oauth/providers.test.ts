@@ -97,7 +97,8 @@ describe('upstream providers and grants', () => {
   });
 
   test('client_secret_post and state off (the seed toggles) still complete the flow', async () => {
-    await withStack(tokenEndpointAuthMethod: 'client_secret_post', state: false ,
+    await withStack(
+      { auth: { tokenEndpointAuthMethod: 'client_secret_post', state: false } },
       async (stack) => {
         const client = await connectWithOAuth(stack.mcpUrl, new HeadlessOAuthProvider());
         await listItemsOk(client);
