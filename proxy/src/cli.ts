@@ -60,6 +60,8 @@ Serve options:
       --data-dir <dir>     where the store lives (default ${DEFAULT_DATA_DIR})
       --public-url <url>   the URL MCP clients use (default http://localhost:<port>)
       --allowed-host <h>   Host header accepted on /mcp (repeatable; default loopback names)
+      --allow-private-networks  let spec URLs point at private address ranges (loopback is
+                           always allowed)
       --log-level <level>  fatal, error, warn, info, debug, trace or silent (default info)
   -h, --help               show this help
 
@@ -183,6 +185,7 @@ async function serveCommand(argv: string[], io: CliIo): Promise<number | undefin
       'data-dir': { type: 'string' },
       'public-url': { type: 'string' },
       'allowed-host': { type: 'string', multiple: true },
+      'allow-private-networks': { type: 'boolean' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -214,6 +217,7 @@ async function serveCommand(argv: string[], io: CliIo): Promise<number | undefin
     ...(values['data-dir'] === undefined ? {} : { dataDir: values['data-dir'] }),
     ...(values['public-url'] === undefined ? {} : { publicUrl: values['public-url'] }),
     ...(values['allowed-host'] === undefined ? {} : { allowedHosts: values['allowed-host'] }),
+    ...(values['allow-private-networks'] ? { fetchLimits: { allowPrivateNetworks: true } } : {}),
     encryptionKey: io.env.PROXY_ENCRYPTION_KEY,
     adminToken: io.env.PROXY_ADMIN_TOKEN,
     logger,

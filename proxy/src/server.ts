@@ -65,7 +65,7 @@ export interface ProxyOptions {
    * workspace (their MCP requests get 503).
    */
   oauth?: OAuthFactory | false;
-  /** Limits for fetching spec URLs. */
+  /** Limits for fetching spec URLs (over the config file's `allowPrivateNetworks`). */
   fetchLimits?: FetchLimits;
   /** Upstream call limits (timeout, size cap). */
   execute?: ExecuteOptions;
@@ -111,7 +111,13 @@ export async function startProxy(options: ProxyOptions = {}): Promise<RunningPro
   let oauth: OAuthIntegration | undefined;
   try {
     const adminToken = resolveAdminToken(store.settings, options.adminToken);
-    const toolSets = new WorkspaceToolSets({ fetchLimits: options.fetchLimits });
+    const fetchLimits: FetchLimits = {
+      ...(settings.allowPrivateNetworks === undefined
+        ? {}
+        : { allowPrivateNetworks: settings.allowPrivateNetworks }),
+      ...options.fetchLimits,
+    };
+    const toolSets = new WorkspaceToolSets({ fetchLimits });
     const service = new WorkspaceService({ store, toolSets });
 
     const generatedAccessKeys: Record<string, string> = {};

@@ -38,6 +38,8 @@ export interface ServerSettings {
   allowedHosts?: string[];
   /** Absolute (resolved against the config file's directory). */
   dataDir?: string;
+  /** Let spec URLs point at private address ranges (loopback is always allowed). */
+  allowPrivateNetworks?: boolean;
 }
 
 export interface ProxyConfig {

@@ -178,6 +178,7 @@ export const configFileSchema: JsonSchema = {
         publicUrl: httpUrl,
         allowedHosts: { type: 'array', items: nonEmptyString },
         dataDir: nonEmptyString,
+        allowPrivateNetworks: { type: 'boolean' },
       },
       additionalProperties: false,
     },

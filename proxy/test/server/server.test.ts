@@ -3,7 +3,8 @@
  * five tools from the test server to the MCP SDK client, in bearer, apikey, headers and none modes.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -174,7 +175,6 @@ describe('server assembly', () => {
       oauth: false,
     });
     try {
-      const { request } = await import('node:http');
       const status = await new Promise<number>((done, fail) => {
         const req = request(
           {
@@ -193,6 +193,69 @@ describe('server assembly', () => {
         req.end('{}');
       });
       assert.equal(status, 403);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test("the config's server section: public URL, allowed hosts and data dir", async () => {
+    const file = join(dir, 'server.yaml');
+    writeFileSync(
+      file,
+      [
+        'server:',
+        '  port: 0',
+        '  publicUrl: https://mcp.example.com',
+        '  allowedHosts: [mcp.example.com]',
+        '  dataDir: server-data',
+        'workspaces:',
+        '  - id: open',
+        '    name: Open',
+        '    spec: { document: "{}" }',
+        '    public: true',
+      ].join('\n'),
+    );
+    const proxy = await startProxy({
+      config: file,
+      logger: silentLogger(),
+      oauth: false,
+      adminToken: 'admin-token-0123456789',
+    });
+    try {
+      assert.equal(proxy.url, 'https://mcp.example.com');
+      assert.equal(proxy.store.dataDir, join(dir, 'server-data'));
+      assert.deepEqual(proxy.generatedAccessKeys, {}, 'a public workspace has no access key');
+      const status = (host: string) =>
+        new Promise<number>((done, fail) => {
+          const req = request(
+            {
+              host: '127.0.0.1',
+              port: proxy.port,
+              path: '/mcp/open',
+              method: 'GET',
+              headers: { host },
+            },
+            (res) => {
+              res.resume();
+              done(res.statusCode ?? 0);
+            },
+          );
+          req.on('error', fail);
+          req.end();
+        });
+      assert.equal(await status(`localhost:${proxy.port}`), 403);
+      assert.equal(
+        await status('mcp.example.com'),
+        405,
+        'allowed host, public workspace: GET is not served',
+      );
+      const view = await fetch(`http://localhost:${proxy.port}/admin/workspaces/open`, {
+        headers: { authorization: 'Bearer admin-token-0123456789' },
+      });
+      assert.equal(
+        ((await view.json()) as { mcpUrl: string }).mcpUrl,
+        'https://mcp.example.com/mcp/open',
+      );
     } finally {
       await proxy.close();
     }
