@@ -6,7 +6,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { type RunningTestServer, startTestServer } from '../../../test-server/src/server';
+import {
+  type RunningTestServer,
+  startTestServer,
+  type TestServerOptions,
+} from '../../../test-server/src/server';
 import { createLogger } from '../../src/log';
 import { createOAuthModule, type OAuthModule, type OAuthModuleOptions } from '../../src/oauth';
 import { startProxy } from '../../src/server';
