@@ -101,8 +101,12 @@ export function createMcpRouter(deps: McpRouterDeps): Router {
         sessionIdGenerator: undefined,
         enableJsonResponse: true,
       });
-      // Closing the server closes its transport too.
-      res.on('close', () => void server.close());
+      // A client gone before its answer: closing the server aborts the handlers' signals, which
+      // cancels the upstream call. After a complete answer nothing is left running, and the pair
+      // is simply dropped (closing it would only build a "Connection closed" error per request).
+      res.on('close', () => {
+        if (!res.writableFinished) void server.close();
+      });
       try {
         await server.connect(transport);
         await transport.handleRequest(req, res, req.body);

@@ -1,0 +1,209 @@
+/**
+ * Tool-call overhead: `tools/call listItems` through the proxy (one stateless JSON-RPC POST per
+ * call) against a direct `GET /api/items` on the test server, same run, at concurrency 1 and 32.
+ * Upstream and proxy run in their own processes; autocannon drives both from this one.
+ * Reports the throughput ratio (aim ≥ 0.5) and the added p50/p99 latency (aim: p50 < 1 ms).
+ * Latencies come from autocannon's per-response timings (sub-millisecond), not its histogram,
+ * which rounds to whole milliseconds.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import autocannon from 'autocannon';
+
+const DURATION_S = Number(process.env.BENCH_DURATION ?? 5);
+const WARMUP_S = 1;
+const CONCURRENCY = [1, 32];
+const HELPER = join(__dirname, 'tool-call-servers.ts');
+
+interface Target {
+  url: string;
+  method: 'GET' | 'POST';
+  headers: Record<string, string>;
+  body?: string;
+}
+
+interface Measured {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  /** CPU microseconds per answered request, per watched process (Linux only). */
+  cpuPerRequest: number[];
+}
+
+/** Processes whose CPU time is charged to each request: [upstream, proxy]. */
+let watched: number[] = [];
+
+/** User + system CPU time of a process in ms, from /proc (undefined elsewhere). */
+function cpuMs(pid: number): number | undefined {
+  if (!existsSync(`/proc/${pid}/stat`)) return undefined;
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1000) / CLOCK_TICKS;
+}
+const CLOCK_TICKS = 100;
+
+function startChild(
+  role: string,
+  env: Record<string, string> = {},
+): Promise<{ child: ChildProcess; info: Record<string, string> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', HELPER, role], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${role} exited with ${code}`)));
+    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+    lines.once('line', (line) =>
+      resolve({ child, info: JSON.parse(line) as Record<string, string> }),
+    );
+  });
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+async function run(target: Target, connections: number, seconds: number): Promise<Measured> {
+  const times: number[] = [];
+  const cpuBefore = watched.map(cpuMs);
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: target.url,
+        method: target.method,
+        headers: target.headers,
+        body: target.body,
+        connections,
+        pipelining: 1,
+        duration: seconds,
+      },
+      (error, finished) => (error ? reject(error) : resolve(finished)),
+    );
+    instance.on('response', (_client, status, _bytes, ms) => {
+      if (status >= 200 && status < 300) times.push(ms);
+    });
+  });
+  times.sort((a, b) => a - b);
+  const cpuPerRequest = watched.map((pid, i) => {
+    const before = cpuBefore[i];
+    const after = cpuMs(pid);
+    return before === undefined || after === undefined
+      ? Number.NaN
+      : ((after - before) * 1000) / Math.max(1, times.length);
+  });
+  return {
+    cpuPerRequest,
+    rps: times.length / seconds,
+    p50: percentile(times, 50),
+    p99: percentile(times, 99),
+    errors: result.errors + result.non2xx + result.timeouts,
+  };
+}
+
+async function main(): Promise<void> {
+  const upstream = await startChild('upstream');
+  const env = {
+    UPSTREAM_URL: upstream.info.url ?? '',
+    UPSTREAM_SECRET: upstream.info.apiSecret ?? '',
+  };
+  const proxy = await startChild('proxy', env);
+  const relay = await startChild('relay', env);
+  try {
+    const direct: Target = {
+      url: `${upstream.info.url}/api/items`,
+      method: 'GET',
+      headers: { authorization: `Bearer ${upstream.info.apiSecret}` },
+    };
+    const relayed: Target = { url: relay.info.url ?? '', method: 'POST', headers: {} };
+    const proxied: Target = {
+      url: proxy.info.url ?? '',
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${proxy.info.accessKey}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': '2025-11-25',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: { name: 'listItems', arguments: {} },
+      }),
+    };
+    await checkProxiedCall(proxied);
+
+    console.log(
+      `tools/call listItems through the proxy (one stateless POST per call) vs GET /api/items ` +
+        `direct; ${DURATION_S}s per run, ${cpus().length} CPUs, load average ${loadavg()[0]?.toFixed(1)}`,
+    );
+    let ok = true;
+    for (const c of CONCURRENCY) {
+      watched = [upstream.child.pid ?? 0, proxy.child.pid ?? 0];
+      await run(direct, c, WARMUP_S);
+      await run(proxied, c, WARMUP_S);
+      const d = await run(direct, c, DURATION_S);
+      const p = await run(proxied, c, DURATION_S);
+      watched = [upstream.child.pid ?? 0, relay.child.pid ?? 0];
+      await run(relayed, c, WARMUP_S);
+      const r = await run(relayed, c, DURATION_S);
+      const ratio = p.rps / d.rps;
+      const addedP50 = p.p50 - d.p50;
+      ok &&= ratio >= 0.5 && addedP50 < 1 && d.errors === 0 && p.errors === 0;
+      console.log(`\nconcurrency ${c}`);
+      console.log(`  direct   ${figures(d)}`);
+      console.log(`  proxied  ${figures(p)}`);
+      console.log(
+        `  → throughput ratio ${ratio.toFixed(2)} (aim ≥ 0.5); added p50 ${addedP50.toFixed(3)} ms ` +
+          `(aim < 1 ms), added p99 ${(p.p99 - d.p99).toFixed(3)} ms`,
+      );
+      console.log(
+        `  CPU per request: upstream ${us(d.cpuPerRequest[0])} direct, ${us(p.cpuPerRequest[0])} ` +
+          `proxied; proxy ${us(p.cpuPerRequest[1])}`,
+      );
+      console.log(
+        `  floor, a bare express+undici relay (no MCP): ${figures(r)}, ratio ` +
+          `${(r.rps / d.rps).toFixed(2)}, added p50 ${(r.p50 - d.p50).toFixed(3)} ms, ` +
+          `relay CPU ${us(r.cpuPerRequest[1])}`,
+      );
+    }
+    console.log(ok ? '\naims met' : '\naims NOT met');
+  } finally {
+    relay.child.kill();
+    proxy.child.kill();
+    upstream.child.kill();
+  }
+}
+
+function figures(m: Measured): string {
+  return (
+    `${m.rps.toFixed(0).padStart(6)} req/s, p50 ${m.p50.toFixed(3)} ms, p99 ${m.p99.toFixed(3)} ms` +
+    (m.errors > 0 ? `, ${m.errors} errors` : '')
+  );
+}
+
+function us(value: number | undefined): string {
+  return value === undefined || Number.isNaN(value) ? 'n/a' : `${value.toFixed(0)} µs`;
+}
+
+async function checkProxiedCall(target: Target): Promise<void> {
+  const res = await fetch(target.url, {
+    method: 'POST',
+    headers: target.headers,
+    body: target.body,
+  });
+  const message = (await res.json()) as { result?: { isError?: boolean; content?: unknown } };
+  if (res.status !== 200 || !message.result || message.result.isError) {
+    throw new Error(`proxied listItems failed: ${res.status} ${JSON.stringify(message)}`);
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
