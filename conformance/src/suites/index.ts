@@ -5,6 +5,13 @@ import { asMetadataChecks } from './as/metadata';
 import { asPkceChecks } from './as/pkce';
 import { asRefreshChecks } from './as/refresh';
 import { asStateChecks } from './as/state';
+import { proxyAudienceChecks } from './proxy/audience';
+import { proxyDcrChecks } from './proxy/dcr';
+import { proxyExpiryChecks } from './proxy/expiry';
+import { proxyMetadataChecks } from './proxy/metadata';
+import { proxyPkceChecks } from './proxy/pkce';
+import { proxyRefreshChecks } from './proxy/refresh';
+import { proxyStateChecks } from './proxy/state';
 
 export const asChecks: Check[] = [
   ...asMetadataChecks,
@@ -14,7 +21,15 @@ export const asChecks: Check[] = [
   ...asClientAuthChecks,
 ];
 
-export const proxyChecks: Check[] = [];
+export const proxyChecks: Check[] = [
+  ...proxyMetadataChecks,
+  ...proxyPkceChecks,
+  ...proxyStateChecks,
+  ...proxyExpiryChecks,
+  ...proxyRefreshChecks,
+  ...proxyAudienceChecks,
+  ...proxyDcrChecks,
+];
 
 export const allChecks: Check[] = [...asChecks, ...proxyChecks];
 

@@ -1,7 +1,8 @@
 /**
- * A small OAuth 2.1 authorization server for the harness's self-tests: correct by default, with one
- * deliberate flaw switched on per instance so a test can prove that the check named for that flaw
- * (and not only some unrelated one) catches it. Plain node:http, in-memory, loopback only.
+ * A small OAuth 2.1 authorization server with a demo API and a control API shaped like our test
+ * server's (/__control counters, events, ttl), for the harness's self-tests. Correct by default,
+ * with one deliberate flaw switched on per instance so a test can prove that the check named for
+ * that flaw (and not only some unrelated one) catches it. Plain node:http, in memory, loopback.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -19,14 +20,19 @@ export interface FakeAsOptions {
   flaw?: AsFlaw;
   clientId?: string;
   clientSecret?: string;
-  redirectUri?: string;
+  /** Registered redirect URIs; the first is `redirectUri`. */
+  redirectUris?: string[];
+  controlToken?: string;
 }
 
 export interface FakeAs {
   issuer: string;
+  /** Same as issuer: the API is under /api, the control API under /__control. */
+  url: string;
   clientId: string;
   clientSecret: string;
   redirectUri: string;
+  controlToken: string;
   close(): Promise<void>;
 }
 
@@ -35,9 +41,26 @@ interface CodeGrant {
   method: string;
   redirectUri: string;
   used: boolean;
+  expiresAt: number;
+}
+
+interface FakeEvent {
+  seq: number;
+  at: string;
+  kind: string;
+  method: string;
+  path: string;
+  status: number;
+  client_id?: string;
+  grant_type?: string;
+  error?: string;
+  token_sha256?: string;
+  refresh_token_sha256?: string;
+  refresh_token_reused?: boolean;
 }
 
 const CHALLENGE = /^[A-Za-z0-9._~-]{43,128}$/;
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 function json(
   res: ServerResponse,
@@ -53,10 +76,10 @@ function json(
   res.end(JSON.stringify(body));
 }
 
-async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
+async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
-  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function same(a: string, b: string): boolean {
@@ -70,28 +93,54 @@ export async function startFakeAs(options: FakeAsOptions = {}): Promise<FakeAs> 
   const flaw = options.flaw ?? 'none';
   const clientId = options.clientId ?? 'fake-client';
   const clientSecret = options.clientSecret ?? `secret-${randomBytes(8).toString('hex')}`;
-  const redirectUri = options.redirectUri ?? 'http://127.0.0.1:9/cb';
+  const redirectUris = options.redirectUris ?? ['http://127.0.0.1:9/cb'];
+  const controlToken = options.controlToken ?? randomBytes(12).toString('hex');
+  const start = { accessToken: 3600, refreshToken: 86400, authorizationCode: 60 };
+  let ttl = { ...start };
   const codes = new Map<string, CodeGrant>();
-  /** refresh token → family id; `live` holds the one current token per family. */
+  const accessTokens = new Map<string, number>();
+  /** refresh token → family id; `liveRefresh` holds the one current token per family. */
   const refreshFamilies = new Map<string, string>();
   const liveRefresh = new Map<string, string>();
   const csrf = new Map<string, URLSearchParams>();
+  let events: FakeEvent[] = [];
+  let seq = 0;
+  let counters = {
+    endpoints: {} as Record<string, number>,
+    grants: {} as Record<string, { requests: number; ok: number; errors: number }>,
+    errors: {} as Record<string, number>,
+  };
   let issuer = '';
+
+  const record = (event: Omit<FakeEvent, 'seq' | 'at'>) => {
+    seq += 1;
+    events.push({ seq, at: new Date().toISOString(), ...event });
+    if (event.error) counters.errors[event.error] = (counters.errors[event.error] ?? 0) + 1;
+  };
+  const count = (endpoint: string) => {
+    counters.endpoints[endpoint] = (counters.endpoints[endpoint] ?? 0) + 1;
+  };
 
   const tokens = (family?: string) => {
     const refresh = randomBytes(24).toString('base64url');
     const id = family ?? randomBytes(8).toString('hex');
     refreshFamilies.set(refresh, id);
     liveRefresh.set(id, refresh);
+    const access = randomBytes(24).toString('base64url');
+    accessTokens.set(access, Date.now() + ttl.accessToken * 1000);
     return {
-      access_token: randomBytes(24).toString('base64url'),
+      access_token: access,
       token_type: 'Bearer',
-      expires_in: 3600,
+      expires_in: ttl.accessToken,
       refresh_token: refresh,
     };
   };
 
-  const redirectWith = (res: ServerResponse, params: Record<string, string>) => {
+  const redirectWith = (
+    res: ServerResponse,
+    redirectUri: string,
+    params: Record<string, string>,
+  ) => {
     const url = new URL(redirectUri);
     for (const [k, v] of Object.entries({ ...params, iss: issuer })) url.searchParams.set(k, v);
     res.writeHead(302, { location: url.href });
@@ -99,11 +148,7 @@ export async function startFakeAs(options: FakeAsOptions = {}): Promise<FakeAs> 
   };
 
   const authorize = (res: ServerResponse, query: URLSearchParams) => {
-    if (query.get('client_id') !== clientId || query.get('redirect_uri') !== redirectUri) {
-      res.writeHead(400, { 'content-type': 'text/html' });
-      res.end('<h1>invalid client or redirect_uri</h1>');
-      return;
-    }
+    const redirectUri = query.get('redirect_uri') ?? '';
     const state = query.get('state') ?? '';
     const withState = (p: Record<string, string>) =>
       state && flaw !== 'ignores-state' ? { ...p, state } : p;
@@ -113,16 +158,39 @@ export async function startFakeAs(options: FakeAsOptions = {}): Promise<FakeAs> 
     if (!methodOk || !CHALLENGE.test(challenge) || (method === 'S256' && challenge.length !== 43)) {
       redirectWith(
         res,
+        redirectUri,
         withState({ error: 'invalid_request', error_description: 'bad code_challenge' }),
       );
       return;
     }
     const code = randomBytes(16).toString('base64url');
-    codes.set(code, { challenge, method, redirectUri, used: false });
-    redirectWith(res, withState({ code }));
+    codes.set(code, {
+      challenge,
+      method,
+      redirectUri,
+      used: false,
+      expiresAt: Date.now() + ttl.authorizationCode * 1000,
+    });
+    record({
+      kind: 'authorize',
+      method: 'GET',
+      path: '/authorize',
+      status: 302,
+      client_id: clientId,
+    });
+    redirectWith(res, redirectUri, withState({ code }));
   };
 
   const consentPage = (res: ServerResponse, query: URLSearchParams) => {
+    count('authorize');
+    if (
+      query.get('client_id') !== clientId ||
+      !redirectUris.includes(query.get('redirect_uri') ?? '')
+    ) {
+      res.writeHead(400, { 'content-type': 'text/html' });
+      res.end('<h1>invalid client or redirect_uri</h1>');
+      return;
+    }
     const token = randomBytes(12).toString('base64url');
     csrf.set(token, query);
     res.writeHead(200, { 'content-type': 'text/html' });
@@ -132,7 +200,33 @@ export async function startFakeAs(options: FakeAsOptions = {}): Promise<FakeAs> 
   };
 
   const token = async (req: IncomingMessage, res: ServerResponse) => {
-    const form = await readForm(req);
+    count('token');
+    const form = new URLSearchParams(await readBody(req));
+    const grantType = form.get('grant_type') ?? '';
+    const grant = (counters.grants[grantType] ??= { requests: 0, ok: 0, errors: 0 });
+    grant.requests += 1;
+    const presentedRefresh = form.get('refresh_token') ?? undefined;
+    const answer = (
+      status: number,
+      body: Record<string, unknown>,
+      extra: Partial<FakeEvent> = {},
+      headers: Record<string, string> = {},
+    ) => {
+      if (status === 200) grant.ok += 1;
+      else grant.errors += 1;
+      record({
+        kind: 'token',
+        method: 'POST',
+        path: '/token',
+        status,
+        client_id: clientId,
+        grant_type: grantType,
+        ...(typeof body.error === 'string' ? { error: body.error } : {}),
+        ...(presentedRefresh ? { refresh_token_sha256: sha256(presentedRefresh) } : {}),
+        ...extra,
+      });
+      json(res, status, body, headers);
+    };
     const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? '')?.[1];
     const [id = '', secret = ''] = basic
       ? Buffer.from(basic, 'base64')
@@ -141,63 +235,123 @@ export async function startFakeAs(options: FakeAsOptions = {}): Promise<FakeAs> 
           .map((s) => decodeURIComponent(s.replace(/\+/g, ' ')))
       : [form.get('client_id') ?? '', form.get('client_secret') ?? ''];
     if (id !== clientId || !same(secret, clientSecret)) {
-      json(res, 401, { error: 'invalid_client' }, { 'www-authenticate': 'Basic realm="fake"' });
+      answer(401, { error: 'invalid_client' }, {}, { 'www-authenticate': 'Basic realm="fake"' });
       return;
     }
-    const grantType = form.get('grant_type');
     if (grantType === 'authorization_code') {
-      const code = form.get('code') ?? '';
-      const grant = codes.get(code);
-      if (!grant || grant.used || form.get('redirect_uri') !== grant.redirectUri) {
-        json(res, 400, { error: 'invalid_grant' });
+      const code = codes.get(form.get('code') ?? '');
+      if (
+        !code ||
+        code.used ||
+        code.expiresAt < Date.now() ||
+        form.get('redirect_uri') !== code.redirectUri
+      ) {
+        answer(400, { error: 'invalid_grant' });
         return;
       }
-      if (flaw !== 'reuses-codes') grant.used = true;
+      if (flaw !== 'reuses-codes') code.used = true;
       const verifier = form.get('code_verifier');
       if (flaw !== 'ignores-verifier') {
         if (verifier === null || !CHALLENGE.test(verifier)) {
-          json(res, 400, { error: 'invalid_grant', error_description: 'code_verifier required' });
+          answer(400, { error: 'invalid_grant', error_description: 'code_verifier required' });
           return;
         }
         const expected =
-          grant.method === 'S256'
+          code.method === 'S256'
             ? createHash('sha256').update(verifier).digest('base64url')
             : verifier;
-        if (!same(expected, grant.challenge)) {
-          json(res, 400, { error: 'invalid_grant', error_description: 'PKCE verification failed' });
+        if (!same(expected, code.challenge)) {
+          answer(400, { error: 'invalid_grant', error_description: 'PKCE verification failed' });
           return;
         }
       }
-      json(res, 200, tokens());
+      answer(200, tokens());
       return;
     }
     if (grantType === 'refresh_token') {
-      const presented = form.get('refresh_token') ?? '';
+      const presented = presentedRefresh ?? '';
       const family = refreshFamilies.get(presented);
       if (!family || liveRefresh.get(family) !== presented) {
         if (family) liveRefresh.delete(family);
-        json(res, 400, { error: 'invalid_grant' });
+        answer(400, { error: 'invalid_grant' }, family ? { refresh_token_reused: true } : {});
         return;
       }
       if (flaw === 'no-rotation') {
-        json(res, 200, {
-          access_token: randomBytes(24).toString('base64url'),
-          token_type: 'Bearer',
-          expires_in: 3600,
-        });
+        const { refresh_token: _unused, ...rest } = tokens(family);
+        liveRefresh.set(family, presented);
+        answer(200, rest);
         return;
       }
-      json(res, 200, tokens(family));
+      answer(200, tokens(family));
       return;
     }
-    json(res, 400, { error: 'unsupported_grant_type' });
+    answer(400, { error: 'unsupported_grant_type' });
+  };
+
+  const control = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
+    if (req.headers.authorization !== `Bearer ${controlToken}`)
+      return json(res, 401, { error: 'unauthorized' });
+    const route = `${req.method} ${url.pathname}`;
+    if (route === 'GET /__control/counters') return json(res, 200, counters);
+    if (route === 'GET /__control/events') {
+      const since = Number(url.searchParams.get('since') ?? 0);
+      return json(res, 200, { events: events.filter((e) => e.seq > since) });
+    }
+    if (route === 'GET /__control/state')
+      return json(res, 200, {
+        mode: 'oauth',
+        issuer,
+        accessTokenTtl: ttl.accessToken,
+        refreshTokenTtl: ttl.refreshToken,
+        authorizationCodeTtl: ttl.authorizationCode,
+      });
+    if (route === 'PUT /__control/ttl') {
+      const body = JSON.parse((await readBody(req)) || '{}') as Partial<typeof ttl>;
+      ttl = { ...ttl, ...body };
+      return json(res, 200, {
+        accessTokenTtl: ttl.accessToken,
+        refreshTokenTtl: ttl.refreshToken,
+        authorizationCodeTtl: ttl.authorizationCode,
+      });
+    }
+    if (route === 'POST /__control/reset') {
+      ttl = { ...start };
+      events = [];
+      counters = { endpoints: {}, grants: {}, errors: {} };
+      return json(res, 200, {});
+    }
+    json(res, 404, { error: 'not_found' });
+  };
+
+  const api = (req: IncomingMessage, res: ServerResponse, url: URL) => {
+    count('api:listItems');
+    const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    const expiresAt = bearer ? accessTokens.get(bearer) : undefined;
+    const status = expiresAt !== undefined && expiresAt > Date.now() ? 200 : 401;
+    record({
+      kind: 'api',
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      status,
+      ...(bearer ? { token_sha256: sha256(bearer) } : {}),
+    });
+    if (status === 401)
+      return json(
+        res,
+        401,
+        { error: 'invalid_token' },
+        { 'www-authenticate': 'Bearer error="invalid_token"' },
+      );
+    json(res, 200, [{ id: '1', name: 'first item' }]);
   };
 
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://fake');
     const route = `${req.method} ${url.pathname}`;
+    const fail = () => json(res, 500, { error: 'server_error' });
     if (route === 'GET /.well-known/oauth-authorization-server') {
-      json(res, 200, {
+      count('metadata');
+      return json(res, 200, {
         issuer,
         authorization_endpoint: `${issuer}/authorize`,
         token_endpoint: `${issuer}/token`,
@@ -205,39 +359,37 @@ export async function startFakeAs(options: FakeAsOptions = {}): Promise<FakeAs> 
         grant_types_supported: ['authorization_code', 'refresh_token'],
         code_challenge_methods_supported: flaw === 'accepts-plain' ? ['S256', 'plain'] : ['S256'],
         token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+        scopes_supported: ['items:read'],
         authorization_response_iss_parameter_supported: true,
       });
-      return;
     }
     if (route === 'GET /authorize') return consentPage(res, url.searchParams);
     if (route === 'POST /authorize/decision') {
-      void readForm(req).then((form) => {
+      void readBody(req).then((text) => {
+        const form = new URLSearchParams(text);
         const query = csrf.get(form.get('csrf') ?? '');
         csrf.delete(form.get('csrf') ?? '');
-        if (!query) {
-          res.writeHead(403);
-          res.end('bad csrf');
-          return;
-        }
+        if (!query) return json(res, 403, { error: 'bad csrf' });
         if (form.get('decision') !== 'approve')
-          return redirectWith(res, { error: 'access_denied' });
+          return redirectWith(res, query.get('redirect_uri') ?? '', { error: 'access_denied' });
         authorize(res, query);
-      });
+      }, fail);
       return;
     }
-    if (route === 'POST /token') {
-      void token(req, res).catch(() => json(res, 500, { error: 'server_error' }));
-      return;
-    }
+    if (route === 'POST /token') return void token(req, res).catch(fail);
+    if (url.pathname.startsWith('/__control/')) return void control(req, res, url).catch(fail);
+    if (route === 'GET /api/items') return api(req, res, url);
     json(res, 404, { error: 'not_found' });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     issuer,
+    url: issuer,
     clientId,
     clientSecret,
-    redirectUri,
+    redirectUri: redirectUris[0] ?? '',
+    controlToken,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();
