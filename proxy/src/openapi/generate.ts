@@ -80,6 +80,13 @@ export async function generateTools(
     : /^3\.1\./.test(version)
       ? '3.1'
       : undefined;
+  if (!dialect && document.swagger !== undefined) {
+    throw new SpecError(
+      'unsupported_version',
+      'Swagger 2.0 must be converted to OpenAPI 3 first (loadSpec does this)',
+      '/swagger',
+    );
+  }
   if (!dialect) {
     throw new SpecError(
       'unsupported_version',

@@ -375,6 +375,11 @@ describe('generateTools: bad operations and bad specs', () => {
       pointer: '/openapi',
     });
     await assert.rejects(generateTools('nope'), { code: 'invalid_spec', pointer: '' });
+    await assert.rejects(generateTools({ swagger: '2.0', paths: {} }), {
+      code: 'unsupported_version',
+      pointer: '/swagger',
+      message: 'Swagger 2.0 must be converted to OpenAPI 3 first (loadSpec does this)',
+    });
   });
 });
 
