@@ -203,7 +203,8 @@ export async function startFakeAs(options: FakeAsOptions = {}): Promise<FakeAs> 
     count('token');
     const form = new URLSearchParams(await readBody(req));
     const grantType = form.get('grant_type') ?? '';
-    const grant = (counters.grants[grantType] ??= { requests: 0, ok: 0, errors: 0 });
+    const grant = counters.grants[grantType] ?? { requests: 0, ok: 0, errors: 0 };
+    counters.grants[grantType] = grant;
     grant.requests += 1;
     const presentedRefresh = form.get('refresh_token') ?? undefined;
     const answer = (

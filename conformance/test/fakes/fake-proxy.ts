@@ -107,7 +107,7 @@ function cookie(req: IncomingMessage, name: string): string | undefined {
 }
 
 const random = () => randomBytes(24).toString('base64url');
-const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 function validRedirect(uri: unknown): boolean {
   if (typeof uri !== 'string' || !URL.canParse(uri)) return false;
@@ -340,7 +340,7 @@ export async function startFakeProxy(options: FakeProxyOptions): Promise<FakePro
   const authorize = (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => {
     const client = clients.get(query.get('client_id') ?? '');
     const redirectUri = query.get('redirect_uri') ?? '';
-    if (!client || !client.redirectUris.includes(redirectUri))
+    if (!client?.redirectUris.includes(redirectUri))
       return html(res, 400, '<h1>unknown client or redirect_uri</h1>');
     const fail = (error: string) => {
       const url = new URL(redirectUri);
@@ -366,7 +366,7 @@ export async function startFakeProxy(options: FakeProxyOptions): Promise<FakePro
     html(
       res,
       200,
-      `<h1>Allow ${escape(query.get('client_id') ?? '')}?</h1><p>Redirect: ${escape(redirectUri)}</p><form method="post" action="/consent"><input type="hidden" name="csrf" value="${csrf}"><button name="decision" value="approve">Approve</button><button name="decision" value="deny">Deny</button></form>`,
+      `<h1>Allow ${escapeHtml(query.get('client_id') ?? '')}?</h1><p>Redirect: ${escapeHtml(redirectUri)}</p><form method="post" action="/consent"><input type="hidden" name="csrf" value="${csrf}"><button name="decision" value="approve">Approve</button><button name="decision" value="deny">Deny</button></form>`,
       { 'set-cookie': `fp_browser=${browser}; Path=/; HttpOnly; SameSite=Lax` },
     );
   };
