@@ -67,12 +67,19 @@ export function createMcpRouter(deps: McpRouterDeps): Router {
     '/:workspaceId',
     async function authorizeWorkspace(req: Request, res: Response, next: NextFunction) {
       const id = String(req.params.workspaceId);
-      const workspace = WORKSPACE_ID.test(id) ? deps.getWorkspace(id) : undefined;
-      if (!workspace) {
-        rpcError(res, 404, -32001, `Workspace ${id} not found`);
+      let workspace: Workspace | undefined;
+      let grant: { grantId?: string } | undefined;
+      try {
+        workspace = WORKSPACE_ID.test(id) ? deps.getWorkspace(id) : undefined;
+        if (!workspace) {
+          rpcError(res, 404, -32001, `Workspace ${id} not found`);
+          return;
+        }
+        grant = await deps.authorize(req, res, workspace);
+      } catch (error) {
+        internalError(res, error, id);
         return;
       }
-      const grant = await deps.authorize(req, res, workspace);
       if (!grant) return;
       if (req.method !== 'POST') {
         res.set('Allow', 'POST');
@@ -89,7 +96,7 @@ export function createMcpRouter(deps: McpRouterDeps): Router {
       const server = createToolServer({
         workspace,
         toolSet: () => deps.getToolSet(workspace),
-        credentials: deps.credentialsFor(workspace),
+        credentials: () => deps.credentialsFor(workspace),
         grantId: grant.grantId,
         validator,
         buildRequest: deps.buildRequest ?? buildUpstreamRequest,
@@ -111,18 +118,28 @@ export function createMcpRouter(deps: McpRouterDeps): Router {
         await server.connect(transport);
         await transport.handleRequest(req, res, req.body);
       } catch (error) {
-        deps.logger.error({ workspace: workspace.id, err: error }, 'MCP request failed');
-        if (!res.headersSent) rpcError(res, 500, -32603, 'Internal error');
+        internalError(res, error, workspace.id);
       }
     },
   );
 
-  router.use(function bodyErrors(error: unknown, _req: Request, res: Response, next: NextFunction) {
+  router.use(function bodyErrors(
+    error: unknown,
+    _req: Request,
+    res: Response,
+    _next: NextFunction,
+  ) {
     const type = (error as { type?: unknown } | undefined)?.type;
     if (type === 'entity.parse.failed') rpcError(res, 400, -32700, 'Parse error: invalid JSON');
     else if (type === 'entity.too.large') rpcError(res, 413, -32600, 'Request body too large');
-    else next(error);
+    else internalError(res, error);
   });
+
+  /** The reason goes to the log; the client learns only that the proxy failed. */
+  function internalError(res: Response, error: unknown, workspace?: string): void {
+    deps.logger.error({ workspace, err: error }, 'MCP request failed');
+    if (!res.headersSent) rpcError(res, 500, -32603, 'Internal error');
+  }
 
   return router;
 }

@@ -45,7 +45,8 @@ export interface ToolServerContext {
   workspace: Workspace;
   /** The workspace's compiled tools, loaded only when tools/list or tools/call needs them. */
   toolSet: () => Promise<ToolSet>;
-  credentials: UpstreamCredentials;
+  /** The workspace's upstream credentials, asked for only when a tool is called. */
+  credentials: () => UpstreamCredentials;
   grantId?: string;
   validator: ArgumentValidator;
   buildRequest: BuildRequest;
@@ -192,7 +193,7 @@ async function callTool(
   const ctx: CallContext = { workspace, signal };
   if (context.grantId !== undefined) ctx.grantId = context.grantId;
   try {
-    const response = await executeUpstream(request, context.credentials, ctx, context.execute);
+    const response = await executeUpstream(request, context.credentials(), ctx, context.execute);
     logger.debug(
       {
         workspace: workspace.id,

@@ -312,6 +312,45 @@ describe('MCP endpoint guards and isolation', () => {
     await impatient.close();
   });
 
+  test('proxy faults are logged and answered as internal errors, never with their reason', async () => {
+    const toolSet = await seedToolSet(upstream);
+    const auth = upstreamAuth('bearer', upstream.apiSecret ?? '');
+    const ws = workspace({ id: 'fragile', auth, baseUrl: upstream.url, public: true });
+    const fragile = await startProxy([ws], toolSet, {
+      getWorkspace: (id) => {
+        if (id === 'store-down') throw new Error('database is locked at /secret/path');
+        return id === ws.id ? ws : undefined;
+      },
+      credentialsFor: () => {
+        throw new Error('no grant for key k-123');
+      },
+    });
+    const client = await connect(fragile, 'fragile');
+    assert.equal((await client.listTools()).tools.length, 5, 'tools/list needs no credentials');
+    await assert.rejects(client.callTool({ name: 'listUsers', arguments: {} }), (error: Error) => {
+      assert.equal((error as Error & { code?: number }).code, -32603);
+      assert.doesNotMatch(error.message, /k-123/);
+      return true;
+    });
+    const down = await raw(
+      fragile,
+      'POST',
+      '/mcp/store-down',
+      { ...MCP_HEADERS, host: `127.0.0.1:${fragile.port}` },
+      initialize(LATEST_PROTOCOL_VERSION),
+    );
+    assert.equal(down.status, 500);
+    assert.deepEqual(JSON.parse(down.body), {
+      jsonrpc: '2.0',
+      error: { code: -32603, message: 'Internal error' },
+      id: null,
+    });
+    const errors = fragile.logger.lines.filter((l) => l.level === 'error');
+    assert.equal(errors.length, 2);
+    await client.close();
+    await fragile.close();
+  });
+
   test('two concurrent clients never see each other’s responses', async () => {
     const rounds = 25;
     const calls = (client: Client, who: string) =>
