@@ -20,6 +20,8 @@ export class WorkspaceRepository {
   readonly #insert: Database.Statement<[string, string, string, string, string]>;
   readonly #update: Database.Statement<[string, string, string, string]>;
   readonly #delete: Database.Statement<[string]>;
+  /** Decoded workspaces by their stored JSON: an unchanged row is not decrypted again. */
+  readonly #decoded = new Map<string, { data: string; workspace: Workspace }>();
 
   constructor(db: Database.Database, secrets: SecretBox) {
     this.#db = db;
@@ -87,6 +89,7 @@ export class WorkspaceRepository {
 
   /** Removes a workspace; false when there was none. */
   delete(id: string): boolean {
+    this.#decoded.delete(id);
     return this.#delete.run(id).changes > 0;
   }
 
@@ -98,13 +101,33 @@ export class WorkspaceRepository {
     return JSON.stringify(sealed);
   }
 
+  /**
+   * Rows are read on every MCP request; decrypting is most of that cost, so the result is kept
+   * per row content (any write changes the content: fresh IVs). Cached objects are frozen: a
+   * workspace is changed by building a new one, never in place.
+   */
   #decode(row: WorkspaceRow): Workspace {
+    const hit = this.#decoded.get(row.id);
+    if (hit !== undefined && hit.data === row.data) return hit.workspace;
     const stored = JSON.parse(row.data) as Workspace;
     const box = this.#secrets;
-    return mapWorkspaceSecrets(stored, (value, field) =>
-      box.open(value, secretContext(row.id, field)),
+    const workspace = deepFreeze(
+      mapWorkspaceSecrets(stored, (value, field) => box.open(value, secretContext(row.id, field))),
     );
+    if (this.#decoded.size >= MAX_DECODED) this.#decoded.clear();
+    this.#decoded.set(row.id, { data: row.data, workspace });
+    return workspace;
   }
+}
+
+const MAX_DECODED = 1000;
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const item of Object.values(value)) deepFreeze(item);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 function secretContext(workspaceId: string, field: string): string {
