@@ -86,10 +86,17 @@ export function createAdminRouter(deps: AdminRouterDeps): Router {
     res.json(view(service.get(param(req))));
   });
 
-  router.patch('/workspaces/:id', json, (req, res) => {
-    const patch = checkPatch(req.body);
-    if (patch.spec !== undefined) patch.spec = remoteSpec(patch.spec);
-    res.json(view(service.update(param(req), patch, process.cwd())));
+  router.patch('/workspaces/:id', json, async (req, res) => {
+    const { spec, ...rest } = checkPatch(req.body);
+    // A new spec is compiled before it is kept, as with PUT …/spec.
+    if (spec !== undefined) {
+      await service.setSpec(param(req), toSpecSource(remoteSpec(spec), process.cwd()));
+    }
+    const workspace =
+      Object.keys(rest).length > 0
+        ? service.update(param(req), rest, process.cwd())
+        : service.get(param(req));
+    res.json(view(workspace));
   });
 
   router.delete('/workspaces/:id', (req, res) => {

@@ -181,6 +181,13 @@ describe('admin API', () => {
       'auth.value',
     ]);
 
+    const badSpec = await call('PATCH', '/workspaces/items', {
+      name: 'Not applied',
+      spec: { document: '{"openapi": "3.1.0", "paths": []}' },
+    });
+    assert.equal(badSpec.status, 422, badSpec.text);
+    assert.equal((await call('GET', '/workspaces/items')).json.name, 'Items');
+
     const patched = await call('PATCH', '/workspaces/items', { name: 'Items v2', public: true });
     assert.equal(patched.status, 200);
     assert.equal(patched.json.name, 'Items v2');
