@@ -16,6 +16,11 @@ const SECRET_KEY =
 
 /** Credentials embedded in free text. */
 const SECRET_IN_TEXT = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi;
+/** `user:password@` in URLs. */
+const URL_USERINFO = /(\b[a-z][a-z0-9+.-]*:\/\/)[^/\s@]+@/gi;
+/** Credential-named query parameters in URLs. */
+const SECRET_QUERY =
+  /([?&](?:access_token|refresh_token|id_token|token|code|client_secret|api[_-]?key|key|secret|password|sig|signature)=)[^&#\s"]+/gi;
 
 const REDACT_PATHS = [
   'req.headers.authorization',
@@ -77,9 +82,12 @@ export function silentLogger(): Logger {
   return pino({ level: 'silent' });
 }
 
-/** Replaces `Bearer <token>` and `Basic <credentials>` in free text. */
+/** Replaces `Bearer <token>`, `Basic <credentials>`, URL passwords and credential query parameters. */
 export function redactText(text: string): string {
-  return text.replace(SECRET_IN_TEXT, (_match, scheme: string) => `${scheme} ${REDACTED}`);
+  return text
+    .replace(SECRET_IN_TEXT, (_match, scheme: string) => `${scheme} ${REDACTED}`)
+    .replace(URL_USERINFO, (_match, scheme: string) => `${scheme}${REDACTED}@`)
+    .replace(SECRET_QUERY, (_match, name: string) => `${name}${REDACTED}`);
 }
 
 /** A copy of `value` with every credential-named key censored and every string scrubbed. */

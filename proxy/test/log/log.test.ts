@@ -40,6 +40,11 @@ test('credentials never reach the log, wherever they sit in a log line', () => {
   logger.error(
     new Error(`token endpoint said no to Basic ${Buffer.from('id:secret').toString('base64')}`),
   );
+  logger.warn(
+    { url: 'https://bob:pw-0123456789@api.example.com/openapi.json?api_key=qk-0123456789&page=2' },
+    'fetch failed for https://bob:pw-0123456789@api.example.com/cb?code=ac-0123456789&state=s',
+  );
+  secrets.push('pw-0123456789', 'qk-0123456789', 'ac-0123456789');
   const text = out.text();
   for (const secret of secrets) assert.equal(text.includes(secret), false, `${secret} leaked`);
   assert.equal(text.includes(Buffer.from('id:secret').toString('base64')), false);
@@ -48,6 +53,7 @@ test('credentials never reach the log, wherever they sit in a log line', () => {
   assert.ok(text.includes('upstream call'));
   assert.ok(text.includes('"type":"oauth2"'));
   assert.ok(text.includes('/mcp/x'));
+  assert.ok(text.includes('api.example.com/openapi.json?api_key=[redacted]&page=2'));
 });
 
 test('level silent writes nothing', () => {
