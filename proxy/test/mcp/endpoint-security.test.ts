@@ -312,6 +312,50 @@ describe('MCP endpoint guards and isolation', () => {
     await impatient.close();
   });
 
+  test('a client that hangs up mid-call cancels the upstream request', async () => {
+    await fetch(`${upstream.url}/__control/faults`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${upstream.controlToken}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ target: 'api', path: '/api/users', kind: 'delay', delay_ms: 3_000 }),
+    });
+    const sentBefore = proxy.sent.length;
+    const req = httpRequest({
+      host: '127.0.0.1',
+      port: proxy.port,
+      method: 'POST',
+      path: '/mcp/seed',
+      headers: { ...MCP_HEADERS, authorization: `Bearer ${seedKey}`, host: host() },
+    });
+    req.on('error', () => {});
+    req.end(
+      JSON.stringify({
+        jsonrpc: '2.0',
+        id: 7,
+        method: 'tools/call',
+        params: { name: 'listUsers', arguments: {} },
+      }),
+    );
+    for (let i = 0; i < 200 && proxy.sent.length === sentBefore; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.equal(proxy.sent.length, sentBefore + 1, 'the call went upstream');
+    const started = Date.now();
+    req.destroy();
+    const aborted = () =>
+      proxy.logger.lines.find(
+        (l) => l.level === 'warn' && (l.obj as { code?: string }).code === 'UPSTREAM_ABORTED',
+      );
+    for (let i = 0; i < 200 && !aborted(); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.ok(aborted(), 'the upstream call was aborted');
+    assert.ok(Date.now() - started < 1_500, 'well before the upstream would have answered');
+    await control(upstream).reset();
+  });
+
   test('proxy faults are logged and answered as internal errors, never with their reason', async () => {
     const toolSet = await seedToolSet(upstream);
     const auth = upstreamAuth('bearer', upstream.apiSecret ?? '');
