@@ -185,7 +185,14 @@ export class WorkspaceAuthorizationServer implements OAuthServerProvider {
             'redirect URIs must be https, or http on localhost/127.0.0.1',
           );
         }
-        const full = client as OAuthClientInformationFull;
+        // The SDK's token endpoint reads client secrets from the body only (RFC 7591 §3.2.1 lets
+        // the server replace what it does not support).
+        const full = {
+          ...(client as OAuthClientInformationFull),
+          ...(client.token_endpoint_auth_method === 'none'
+            ? {}
+            : { token_endpoint_auth_method: 'client_secret_post' }),
+        };
         const clientId = full.client_id ?? randomUUID();
         const { client_secret: secret, ...metadata } = { ...full, client_id: clientId };
         repo.saveClient({

@@ -275,9 +275,10 @@ export function createOAuthModule(options: OAuthModuleOptions): OAuthModule {
         }
       }
       const error = req.headers.authorization === undefined ? '' : 'error="invalid_token", ';
+      const scope = scopes === '' ? '' : `, scope="${scopes}"`;
       res.setHeader(
         'WWW-Authenticate',
-        `Bearer ${error}resource_metadata="${urls.resourceMetadata}", scope="${scopes}"`,
+        `Bearer ${error}resource_metadata="${urls.resourceMetadata}"${scope}`,
       );
       res.status(401).json({
         error: req.headers.authorization === undefined ? 'unauthorized' : 'invalid_token',

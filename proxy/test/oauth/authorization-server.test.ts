@@ -226,6 +226,42 @@ describe('the proxy authorization server for MCP clients', () => {
     assert.equal(grantCount(), grants);
   });
 
+  test('consent is remembered per browser and client; denying sends access_denied to the client', async () => {
+    const clientId = await publicClient();
+    const agent = new UserAgent();
+    await obtainCode(clientId, agent);
+    const consentPages = () =>
+      agent.pages.filter((p) => p.html.includes('id="client-name"')).length;
+    assert.equal(consentPages(), 1);
+    await obtainCode(clientId, agent);
+    assert.equal(consentPages(), 1, 'the same browser and client are not asked again');
+    await obtainCode(await publicClient(), agent);
+    assert.equal(consentPages(), 2, 'another client is asked');
+    await obtainCode(clientId, new UserAgent());
+    const denying = new UserAgent({ consent: 'deny' });
+    const back = await denying.run(authorizeUrl(await publicClient(), 'z'.repeat(43)), (u) =>
+      u.href.startsWith(CLIENT_REDIRECT),
+    );
+    assert.equal(back.searchParams.get('error'), 'access_denied');
+    assert.equal(back.searchParams.get('state'), 'client-state');
+  });
+
+  test('confidential clients get a secret and authenticate with client_secret_post', async () => {
+    const { status, body } = await register({
+      redirect_uris: ['https://client.example/cb'],
+      token_endpoint_auth_method: 'client_secret_basic',
+    });
+    assert.equal(status, 201);
+    assert.equal(body.token_endpoint_auth_method, 'client_secret_post');
+    assert.ok((body.client_secret ?? '').length >= 32);
+    const missing = await token({
+      grant_type: 'refresh_token',
+      client_id: body.client_id ?? '',
+      refresh_token: 'x',
+    });
+    assert.equal(missing.body.error, 'invalid_client');
+  });
+
   test('callback state missing, wrong, from another browser or replayed: error page, nothing stored', async () => {
     const clientId = await publicClient();
     const agent = new UserAgent();
