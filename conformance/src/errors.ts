@@ -23,6 +23,8 @@ export class PropertyFailure extends Error {
   constructor(
     message: string,
     readonly details: PropertyFailureDetails,
+    /** False when the case threw something other than a CheckFailure (the harness could not judge). */
+    readonly assertion: boolean,
   ) {
     super(message);
   }

@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { CheckFailure, PropertyFailure } from './errors';
-import type { RunOptions } from './types';
+import type { PropertyFailureDetails, RunOptions } from './types';
 
 export interface PropertyRun {
   cases: number;
@@ -66,7 +66,7 @@ export async function checkProperty<Ts extends [unknown, ...unknown[]]>(
   }
   const reason = describeError(details.errorInstance);
   const counterexample = fc.stringify(details.counterexample);
-  throw new PropertyFailure(`${reason} (counterexample ${counterexample})`, {
+  const failure: PropertyFailureDetails = {
     seed: details.seed,
     path: details.counterexamplePath,
     numRuns: details.numRuns,
@@ -79,5 +79,10 @@ export async function checkProperty<Ts extends [unknown, ...unknown[]]>(
       details.seed,
       details.counterexamplePath,
     ),
-  });
+  };
+  throw new PropertyFailure(
+    `${reason} (counterexample ${counterexample})`,
+    failure,
+    details.errorInstance instanceof CheckFailure,
+  );
 }

@@ -128,7 +128,7 @@ export async function runCheck(
     if (error instanceof PropertyFailure) {
       return {
         ...base,
-        status: 'failed',
+        status: error.assertion ? 'failed' : 'error',
         message: error.message,
         property: error.details,
         durationMs: durationMs(),

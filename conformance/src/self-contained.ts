@@ -7,8 +7,12 @@
  * exactly as a CI script would start the processes. The suites never see anything but URLs.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pino from 'pino';
 import { isObject } from './oauth/json';
 import type { Targets } from './types';
 
@@ -64,13 +68,86 @@ export async function startOurTestServer(
   if (!isObject(server) || typeof server.url !== 'string' || typeof server.close !== 'function') {
     throw new Error('startTestServer returned an unexpected value');
   }
-  const s = server as unknown as RunningTestServerHandle;
-  return s;
+  return server as unknown as RunningTestServerHandle;
 }
 
-/** Starts the self-contained stack: test server always, proxy when it can. */
-export async function startSelfContained(): Promise<SelfContainedStack> {
-  const server = await startOurTestServer();
+/** A free loopback port (the proxy's port must be known before the test server starts). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Two workspaces of the seed's Custom OAuth shape over one test server (cross-workspace checks). */
+function proxyConfig(upstreamUrl: string, clientSecret: string, ids: string[]): unknown {
+  return {
+    workspaces: ids.map((id) => ({
+      id,
+      name: `Conformance ${id}`,
+      spec: `${upstreamUrl}/openapi.json`,
+      auth: {
+        type: 'oauth2',
+        provider: 'custom',
+        grant: 'authorization_code',
+        authorizationUrl: `${upstreamUrl}/auth/authorize`,
+        tokenUrl: `${upstreamUrl}/auth/token`,
+        clientId: 'test-client-id',
+        clientSecret,
+        scopes: ['items:read', 'items:write', 'users:read'],
+        pkce: true,
+        state: true,
+      },
+    })),
+  };
+}
+
+/**
+ * Waits until `url` answers, a bounded number of tries: pooled keep-alive sockets to the old
+ * process fail once ("other side closed") before fresh ones are opened.
+ */
+async function settle(url: string): Promise<void> {
+  for (let attempt = 0; attempt < 20; attempt += 1) {
+    try {
+      const response = await fetch(url);
+      await response.arrayBuffer();
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  throw new Error(`${url} did not answer after the restart`);
+}
+
+interface RunningProxyHandle {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Our proxy's documented defaults, which the black-box suites cannot discover. */
+const OUR_PROXY_REFRESH_GRACE_S = 10;
+const OUR_PROXY_STATE_TTL_S = 600;
+
+/** Starts the self-contained stack: test server always, our proxy when its OAuth module exists. */
+export async function startSelfContained(
+  options: { withProxy?: boolean } = {},
+): Promise<SelfContainedStack> {
+  const startProxy =
+    options.withProxy === false ? undefined : loadStart('proxy/src/server', 'startProxy');
+  const oauthReady = existsSync(join(ROOT, 'proxy/src/oauth/index.ts'));
+  const proxyPort = startProxy && oauthReady ? await freePort() : undefined;
+  const server = await startOurTestServer({
+    autoApprove: false,
+    ...(proxyPort
+      ? {
+          redirectUris: [
+            SELF_CONTAINED_REDIRECT_URI,
+            `http://localhost:${proxyPort}/oauth/callback`,
+          ],
+        }
+      : {}),
+  });
   const targets: Targets = {
     as: {
       issuer: server.issuer,
@@ -88,10 +165,56 @@ export async function startSelfContained(): Promise<SelfContainedStack> {
       password: 'alice-pass',
     },
   };
+  if (!startProxy || !proxyPort) {
+    return {
+      targets,
+      proxyUnavailable: 'our proxy (proxy/src/server.ts with proxy/src/oauth) is not available',
+      close: () => server.close(),
+    };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'conformance-proxy-'));
+  const configPath = join(dir, 'proxy.json');
+  const ids = ['conformance-a', 'conformance-b'];
+  writeFileSync(configPath, JSON.stringify(proxyConfig(server.url, server.clientSecret, ids)));
+  const launch = async (): Promise<RunningProxyHandle> => {
+    const proxy = await startProxy({
+      port: proxyPort,
+      dataDir: join(dir, 'data'),
+      config: configPath,
+      logger: pino({ level: 'silent' }),
+      adminToken: randomBytes(16).toString('hex'),
+    });
+    if (!isObject(proxy) || typeof proxy.url !== 'string' || typeof proxy.close !== 'function') {
+      throw new Error('startProxy returned an unexpected value');
+    }
+    return proxy as unknown as RunningProxyHandle;
+  };
+  let proxy: RunningProxyHandle | undefined;
+  try {
+    proxy = await launch();
+  } catch (error) {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+  const base = proxy.url.replace(/\/$/, '');
+  targets.proxy = {
+    mcpUrls: ids.map((id) => `${base}/mcp/${id}`),
+    tool: 'listItems',
+    refreshGrace: OUR_PROXY_REFRESH_GRACE_S,
+    stateTtl: OUR_PROXY_STATE_TTL_S,
+    restart: async () => {
+      await proxy?.close();
+      proxy = await launch();
+      await settle(`${base}/.well-known/oauth-protected-resource/mcp/${ids[0]}`);
+    },
+  };
   return {
     targets,
-    proxyUnavailable:
-      'our proxy is not started by --self-contained yet (its MCP OAuth has not landed)',
-    close: () => server.close(),
+    close: async () => {
+      await proxy?.close();
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }

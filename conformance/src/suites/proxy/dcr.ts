@@ -94,7 +94,8 @@ export const proxyDcrChecks: Check[] = [
   },
   {
     id: 'proxy-dcr-auth-method',
-    title: 'Registration refuses a token_endpoint_auth_method the server does not support',
+    title:
+      'Registration refuses (or replaces) a token_endpoint_auth_method the server does not support',
     clause: 'RFC 7591 §2, §3.2.2',
     link: RFC(7591, '3.2.2'),
     level: 'MUST',
@@ -119,9 +120,18 @@ export const proxyDcrChecks: Check[] = [
             clientMetadata({ token_endpoint_auth_method: m }),
             ctx.signal,
           );
+          if (result.status === 201) {
+            // RFC 7591 §3.2.2 lets the server substitute a valid value; it must then say so.
+            const registered = stringProp(result.body, 'token_endpoint_auth_method');
+            expect(
+              registered !== undefined && supported.includes(registered),
+              `token_endpoint_auth_method ${JSON.stringify(m)} was registered as ${JSON.stringify(registered)}, not one of ${JSON.stringify(supported)}`,
+            );
+            return;
+          }
           expect(
             result.status === 400,
-            `token_endpoint_auth_method ${JSON.stringify(m)} was accepted (${result.status})`,
+            `token_endpoint_auth_method ${JSON.stringify(m)} answered ${result.status}`,
           );
           expect(
             stringProp(result.body, 'error') === 'invalid_client_metadata',
