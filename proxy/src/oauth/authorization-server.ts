@@ -485,7 +485,10 @@ export class WorkspaceAuthorizationServer implements OAuthServerProvider {
     if (resource !== undefined && !sameResource(resource.href, this.urls.resource)) {
       throw new InvalidTargetError(`resource must be ${this.urls.resource}`);
     }
-    const granted = scopes === undefined || scopes.length === 0 ? record.scopes : scopes;
+    // Scopes this workspace never offers are ignored, as at /authorize; the rest must be granted.
+    const supported = this.supportedScopes();
+    const asked = (scopes ?? []).filter((s) => supported.includes(s));
+    const granted = asked.length === 0 ? record.scopes : asked;
     if (!granted.every((s) => record.scopes.includes(s))) {
       throw new InvalidScopeError('scope exceeds the original grant');
     }
@@ -500,13 +503,10 @@ export class WorkspaceAuthorizationServer implements OAuthServerProvider {
         throw new InvalidGrantError('invalid refresh token');
       }
     }
-    return this.issueTokens(
-      client,
-      record.grantId,
-      granted,
-      rotates,
-      rotates ? undefined : refreshToken,
-    );
+    return this.issueTokens(client, record.grantId, granted, rotates, {
+      keptRefresh: rotates ? undefined : refreshToken,
+      refreshScopes: record.scopes,
+    });
   }
 
   private issueTokens(
@@ -514,8 +514,9 @@ export class WorkspaceAuthorizationServer implements OAuthServerProvider {
     grantId: string,
     scopes: string[],
     newRefresh: boolean,
-    keptRefresh?: string,
+    refresh: { keptRefresh?: string; refreshScopes?: string[] } = {},
   ): OAuthTokens {
+    const { keptRefresh, refreshScopes = scopes } = refresh;
     const now = this.deps.clock();
     const { accessTokenTtl, refreshTokenTtl } = this.deps.timings;
     const accessToken = randomToken('mcp_at_');
@@ -535,8 +536,10 @@ export class WorkspaceAuthorizationServer implements OAuthServerProvider {
         expiresAt: now + accessTokenTtl,
       });
       if (newRefresh && refreshToken !== undefined) {
+        // A narrowed access token does not narrow the grant: the refresh token keeps its scopes.
         this.deps.repo.saveToken({
           ...base,
+          scopes: refreshScopes,
           tokenHash: sha256Hex(refreshToken),
           kind: 'refresh',
           expiresAt: now + refreshTokenTtl,
@@ -589,8 +592,7 @@ export class WorkspaceAuthorizationServer implements OAuthServerProvider {
   }
 
   private grantIsLive(grantId: string): boolean {
-    const grant = this.deps.repo.getGrant(grantId);
-    return grant !== undefined && grant.revokedAt === undefined;
+    return this.deps.repo.grantIsLive(grantId);
   }
 
   private liveCode(client: OAuthClientInformationFull, authorizationCode: string) {

@@ -415,6 +415,14 @@ export class OAuthRepository {
     };
   }
 
+  /** True when the grant exists and is not revoked (no secret is opened). */
+  grantIsLive(id: string): boolean {
+    return (
+      this.db.prepare('SELECT 1 FROM oauth_grants WHERE id = ? AND revoked_at IS NULL').get(id) !==
+      undefined
+    );
+  }
+
   /**
    * Replaces a grant's upstream tokens if nobody else did since `expectedVersion` (compare and
    * set, so two writers can't interleave); returns whether this write won.

@@ -327,14 +327,18 @@ describe('the proxy authorization server for MCP clients', () => {
     assert.notEqual(second.body.refresh_token, first.refresh_token);
     const widened = await refresh(second.body.refresh_token ?? '', 'items:read items:write');
     assert.equal(widened.body.error, 'invalid_scope');
+    const unknownIgnored = await refresh(second.body.refresh_token ?? '', 'openid items:read');
+    assert.equal(unknownIgnored.body.scope, 'items:read');
+    const full = await refresh(unknownIgnored.body.refresh_token ?? '');
+    assert.equal(full.body.scope, 'items:read users:read', 'the grant was not narrowed');
     const graceReplay = await refresh(first.refresh_token ?? '');
     assert.equal(graceReplay.status, 200);
     offset += 60_000;
     try {
       const lateReplay = await refresh(first.refresh_token ?? '');
       assert.equal(lateReplay.body.error, 'invalid_grant');
-      assert.equal((await mcpStatus(second.body.access_token)).status, 401);
-      assert.equal((await refresh(second.body.refresh_token ?? '')).body.error, 'invalid_grant');
+      assert.equal((await mcpStatus(full.body.access_token)).status, 401);
+      assert.equal((await refresh(full.body.refresh_token ?? '')).body.error, 'invalid_grant');
     } finally {
       offset -= 60_000;
     }
