@@ -113,6 +113,7 @@ async function main(): Promise<void> {
   };
   const proxy = await startChild('proxy', env);
   const relay = await startChild('relay', env);
+  const full = await startChild('full', env);
   try {
     const direct: Target = {
       url: `${upstream.info.url}/api/items`,
@@ -136,7 +137,13 @@ async function main(): Promise<void> {
         params: { name: 'listItems', arguments: {} },
       }),
     };
+    const fullProxy: Target = {
+      ...proxied,
+      url: full.info.url ?? '',
+      headers: { ...proxied.headers, authorization: `Bearer ${full.info.accessKey}` },
+    };
     await checkProxiedCall(proxied);
+    await checkProxiedCall(fullProxy);
 
     console.log(
       `tools/call listItems through the proxy (one stateless POST per call) vs GET /api/items ` +
@@ -152,6 +159,9 @@ async function main(): Promise<void> {
       watched = [upstream.child.pid ?? 0, relay.child.pid ?? 0];
       await run(relayed, c, WARMUP_S);
       const r = await run(relayed, c, DURATION_S);
+      watched = [upstream.child.pid ?? 0, full.child.pid ?? 0];
+      await run(fullProxy, c, WARMUP_S);
+      const f = await run(fullProxy, c, DURATION_S);
       const ratio = p.rps / d.rps;
       const addedP50 = p.p50 - d.p50;
       ok &&= ratio >= 0.5 && addedP50 < 1 && d.errors === 0 && p.errors === 0;
@@ -171,9 +181,15 @@ async function main(): Promise<void> {
           `${(r.rps / d.rps).toFixed(2)}, added p50 ${(r.p50 - d.p50).toFixed(3)} ms, ` +
           `relay CPU ${us(r.cpuPerRequest[1])}`,
       );
+      console.log(
+        `  whole proxy (server.ts, SQLite store, bearer fixture): ${figures(f)}, ratio ` +
+          `${(f.rps / d.rps).toFixed(2)}, added p50 ${(f.p50 - d.p50).toFixed(3)} ms, ` +
+          `proxy CPU ${us(f.cpuPerRequest[1])}`,
+      );
     }
     console.log(ok ? '\naims met' : '\naims NOT met');
   } finally {
+    full.child.kill();
     relay.child.kill();
     proxy.child.kill();
     upstream.child.kill();
