@@ -1,0 +1,280 @@
+/**
+ * Headless Chromium (Debian's, through playwright-core) clicks once through the real pages: the
+ * proxy's consent page, the test server's login and consent pages, and lands on the MCP client's
+ * loopback callback; the MCP SDK client then finishes the token exchange and calls a tool.
+ * Screenshots of every page go to artifacts/screenshots/ (kept by CI).
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import {
+  type OAuthClientProvider,
+  UnauthorizedError,
+} from '@modelcontextprotocol/sdk/client/auth.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type {
+  OAuthClientInformationMixed,
+  OAuthClientMetadata,
+  OAuthTokens,
+} from '@modelcontextprotocol/sdk/shared/auth.js';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Counters, FIVE_TOOLS, ROOT, type SeedStack, startSeedStack } from './stack';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SCREENSHOTS = join(ROOT, 'artifacts', 'screenshots');
+const CLIENT_NAME = 'Chromium E2E Client';
+const SCOPES = ['items:read', 'items:write', 'users:read'];
+const STEP_MS = 15_000;
+
+/** The MCP client's loopback redirect target, as a desktop client runs it; also hosts a framing page. */
+interface LoopbackCallback {
+  redirectUri: string;
+  origin: string;
+  /** Resolves with the first callback's query. */
+  received: Promise<URLSearchParams>;
+  close(): Promise<void>;
+}
+
+async function startLoopbackCallback(): Promise<LoopbackCallback> {
+  let resolveReceived: (query: URLSearchParams) => void = () => {};
+  const received = new Promise<URLSearchParams>((resolve) => {
+    resolveReceived = resolve;
+  });
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (url.pathname === '/oauth/callback') {
+      resolveReceived(url.searchParams);
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(
+        '<!doctype html><html><head><title>Authorization complete</title></head><body style="font-family:system-ui,sans-serif;margin:3rem">' +
+          '<h1>Authorization complete</h1><p>You can close this tab and return to the client.</p></body></html>',
+      );
+      return;
+    }
+    if (url.pathname === '/frame') {
+      // An attacker's page trying to frame a URL (clickjacking).
+      const src = (url.searchParams.get('src') ?? '').replace(/"/g, '&quot;');
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(
+        `<!doctype html><html><body><iframe id="victim" src="${src}"></iframe></body></html>`,
+      );
+      return;
+    }
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    redirectUri: `${origin}/oauth/callback`,
+    origin,
+    received,
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** An in-memory OAuth client whose "browser" is whoever reads `authorizationUrl`. */
+class BrowserHandoffProvider implements OAuthClientProvider {
+  client?: OAuthClientInformationMixed;
+  saved?: OAuthTokens;
+  verifier = '';
+  lastState = '';
+  authorizationUrl?: URL;
+  authorizations = 0;
+
+  constructor(readonly redirectUrl: string) {}
+
+  get clientMetadata(): OAuthClientMetadata {
+    return {
+      client_name: CLIENT_NAME,
+      redirect_uris: [this.redirectUrl],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    };
+  }
+  state(): string {
+    this.lastState = randomBytes(16).toString('hex');
+    return this.lastState;
+  }
+  clientInformation() {
+    return this.client;
+  }
+  saveClientInformation(info: OAuthClientInformationMixed) {
+    this.client = info;
+  }
+  tokens() {
+    return this.saved;
+  }
+  saveTokens(tokens: OAuthTokens) {
+    this.saved = tokens;
+  }
+  redirectToAuthorization(url: URL) {
+    this.authorizations += 1;
+    this.authorizationUrl = url;
+  }
+  saveCodeVerifier(verifier: string) {
+    this.verifier = verifier;
+  }
+  codeVerifier() {
+    return this.verifier;
+  }
+}
+
+const shoot = (page: Page, name: string) =>
+  page.screenshot({ path: join(SCREENSHOTS, name), fullPage: true });
+
+const textOf = (result: Awaited<ReturnType<Client['callTool']>>): string =>
+  (result.content as Array<{ text?: string }>).map((c) => c.text ?? '').join('');
+
+describe('headless Chromium through the real login and consent pages', () => {
+  let stack: SeedStack;
+  let browser: Browser;
+  let callback: LoopbackCallback;
+  const clients: Client[] = [];
+
+  before(async () => {
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    stack = await startSeedStack({ autoApprove: false });
+    callback = await startLoopbackCallback();
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      timeout: 30_000,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-proxy-server',
+      ],
+    });
+  });
+
+  after(async () => {
+    for (const client of clients) await client.close().catch(() => {});
+    await browser?.close();
+    await callback?.close();
+    await stack?.close();
+  });
+
+  test('approve, sign in as alice, allow: the MCP client gets its token and calls listItems', async () => {
+    const provider = new BrowserHandoffProvider(callback.redirectUri);
+    const first = new Client({ name: 'chromium-e2e', version: '1.0.0' });
+    await assert.rejects(
+      first.connect(
+        new StreamableHTTPClientTransport(new URL(stack.mcpUrl), { authProvider: provider }),
+      ),
+      UnauthorizedError,
+    );
+    const authorizationUrl = provider.authorizationUrl;
+    assert.ok(authorizationUrl, 'the client was sent to the authorization endpoint');
+
+    const context = await browser.newContext({ viewport: { width: 900, height: 700 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(STEP_MS);
+
+    // 1. The proxy's consent page.
+    const consent = await page.goto(authorizationUrl.href);
+    assert.equal(consent?.status(), 200);
+    await shoot(page, 'chromium-1-proxy-consent.png');
+    assert.equal(await page.locator('#client-name').textContent(), CLIENT_NAME);
+    assert.equal(await page.locator('#redirect-uri').textContent(), callback.redirectUri);
+    assert.deepEqual(await page.locator('#scopes li').allTextContents(), SCOPES);
+    const headers = consent?.headers() ?? {};
+    assert.equal(headers['x-frame-options'], 'DENY');
+    assert.match(headers['content-security-policy'] ?? '', /frame-ancestors 'none'/);
+    await page.locator('#approve').click();
+
+    // 2. The test server's login page.
+    await page.waitForURL(
+      (url) => url.origin === stack.upstream.url && url.pathname.includes('/interaction/'),
+    );
+    await page.locator('#username').waitFor();
+    await shoot(page, 'chromium-2-upstream-login.png');
+    await page.locator('#username').fill('alice');
+    await page.locator('#password').fill('alice-pass');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+
+    // 3. The test server's consent page.
+    await page.getByRole('heading', { name: 'Authorize access' }).waitFor();
+    await shoot(page, 'chromium-3-upstream-consent.png');
+    const upstreamConsent = (await page.locator('body').textContent()) ?? '';
+    assert.match(upstreamConsent, /Signed in as\s+alice/);
+    for (const scope of SCOPES) assert.ok(upstreamConsent.includes(scope), scope);
+    await page.getByRole('button', { name: 'Allow' }).click();
+
+    // 4. Back at the MCP client's loopback callback, through the proxy's /oauth/callback.
+    await page.waitForURL((url) => url.href.startsWith(callback.redirectUri));
+    await page.getByRole('heading', { name: 'Authorization complete' }).waitFor();
+    await shoot(page, 'chromium-4-client-callback.png');
+    const query = await callback.received;
+    assert.equal(query.get('state'), provider.lastState);
+    assert.equal(query.get('error'), null);
+    const code = query.get('code');
+    assert.ok(code, 'the callback carries the proxy authorization code');
+    await context.close();
+
+    const transport = new StreamableHTTPClientTransport(new URL(stack.mcpUrl), {
+      authProvider: provider,
+    });
+    await transport.finishAuth(code);
+    const client = new Client({ name: 'chromium-e2e', version: '1.0.0' });
+    clients.push(client);
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(stack.mcpUrl), { authProvider: provider }),
+    );
+    const { tools } = await client.listTools();
+    assert.deepEqual(tools.map((t) => t.name).sort(), FIVE_TOOLS);
+    const listed = await client.callTool({ name: 'listItems', arguments: {} });
+    assert.notEqual(listed.isError, true, textOf(listed));
+    assert.equal(provider.authorizations, 1);
+
+    const counters = await stack.control<Counters>('/counters');
+    assert.equal(counters.grants.authorization_code?.ok, 1, 'one upstream code exchange');
+    assert.ok(
+      (counters.endpoints['api:listItems'] ?? 0) >= 1,
+      'listItems reached the upstream API',
+    );
+  });
+
+  test('another site cannot frame the consent page', async () => {
+    const provider = new BrowserHandoffProvider(callback.redirectUri);
+    await assert.rejects(
+      new Client({ name: 'chromium-e2e', version: '1.0.0' }).connect(
+        new StreamableHTTPClientTransport(new URL(stack.mcpUrl), { authProvider: provider }),
+      ),
+      UnauthorizedError,
+    );
+    const target = provider.authorizationUrl?.href ?? '';
+    const context = await browser.newContext({ viewport: { width: 900, height: 500 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(STEP_MS);
+    const framed = page.waitForResponse((r) => r.url() === target);
+    await page.goto(`${callback.origin}/frame?src=${encodeURIComponent(target)}`);
+    const response = await framed;
+    assert.equal(response.status(), 200, 'the proxy answered the framed request');
+    await page.waitForLoadState('load');
+    await shoot(page, 'chromium-5-framing-refused.png');
+    const frame = page.frames().find((f) => f !== page.mainFrame());
+    assert.ok(frame, 'the iframe exists');
+    assert.equal(
+      await frame.locator('#approve').count(),
+      0,
+      'the Approve button is not shown in a frame',
+    );
+    assert.notEqual(frame.url(), target, 'Chromium blocked the framed consent page');
+    await context.close();
+  });
+});
