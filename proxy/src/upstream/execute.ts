@@ -99,20 +99,35 @@ export async function executeUpstream(
 ): Promise<UpstreamResponse> {
   const now = opts.now ?? Date.now;
   const timeoutMs = opts.timeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS;
-  const deadline = AbortSignal.timeout(timeoutMs);
-  const signal = ctx.signal ? AbortSignal.any([ctx.signal, deadline]) : deadline;
+  // One controller, a cleared timer and a removed listener: AbortSignal.timeout() would keep
+  // every call's timer and signal alive for the whole timeout, long after the call is done.
+  const controller = new AbortController();
+  const deadline = { expired: false };
+  const timer = setTimeout(() => {
+    deadline.expired = true;
+    controller.abort();
+  }, timeoutMs);
+  const cancel = () => controller.abort();
+  if (ctx.signal?.aborted) cancel();
+  ctx.signal?.addEventListener('abort', cancel, { once: true });
   const started = now();
-  const exchange = {
+  const exchange: Exchange = {
     dispatcher: opts.dispatcher ?? defaultDispatcher(),
     maxBytes: opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
-    signal,
+    signal: controller.signal,
     deadline,
     timeoutMs,
   };
 
-  let result = await send(req, await credentialHeaders(creds, ctx), exchange);
-  if (result.status === 401 && creds.onUnauthorized && (await creds.onUnauthorized(ctx))) {
+  let result: Omit<UpstreamResponse, 'durationMs'>;
+  try {
     result = await send(req, await credentialHeaders(creds, ctx), exchange);
+    if (result.status === 401 && creds.onUnauthorized && (await creds.onUnauthorized(ctx))) {
+      result = await send(req, await credentialHeaders(creds, ctx), exchange);
+    }
+  } finally {
+    clearTimeout(timer);
+    ctx.signal?.removeEventListener('abort', cancel);
   }
   return { ...result, durationMs: now() - started };
 }
@@ -135,7 +150,7 @@ interface Exchange {
   dispatcher: Dispatcher;
   maxBytes: number;
   signal: AbortSignal;
-  deadline: AbortSignal;
+  deadline: { expired: boolean };
   timeoutMs: number;
 }
 
@@ -209,7 +224,7 @@ function tooLarge(maxBytes: number): UpstreamError {
 }
 
 function failure(error: unknown, exchange: Exchange, req: UpstreamRequest): UpstreamError {
-  if (exchange.deadline.aborted) {
+  if (exchange.deadline.expired) {
     return new UpstreamError(
       'UPSTREAM_TIMEOUT',
       `upstream did not answer within ${exchange.timeoutMs} ms`,

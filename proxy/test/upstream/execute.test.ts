@@ -147,6 +147,35 @@ describe('executeUpstream', () => {
     assert.equal(res2.status, 401);
   });
 
+  test('a finished call leaves no timer and no abort listener behind', async () => {
+    agent.get(origin).intercept({ path: '/quick' }).reply(200, 'ok').times(20);
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const controller = new AbortController();
+    let listeners = 0;
+    const signal = controller.signal;
+    const add = signal.addEventListener.bind(signal);
+    const remove = signal.removeEventListener.bind(signal);
+    signal.addEventListener = ((...args: Parameters<typeof add>) => {
+      listeners++;
+      add(...args);
+    }) as typeof add;
+    signal.removeEventListener = ((...args: Parameters<typeof remove>) => {
+      listeners--;
+      remove(...args);
+    }) as typeof remove;
+    const before = timers();
+    for (let i = 0; i < 20; i++) {
+      await executeUpstream(
+        { method: 'GET', url: `${origin}/quick`, headers: {} },
+        bearer,
+        { ...ctx, signal },
+        { dispatcher: agent, timeoutMs: 600_000 },
+      );
+    }
+    assert.equal(timers(), before);
+    assert.equal(listeners, 0);
+  });
+
   test('a slow upstream fails with UPSTREAM_TIMEOUT', async () => {
     agent.get(origin).intercept({ path: '/slow' }).reply(200, 'late').delay(2_000);
     await assert.rejects(
