@@ -1,10 +1,18 @@
+/**
+ * The seed's step 5 as users run it: `mcp-remote <proxy>/mcp/test-oauth` with `BROWSER` set to a
+ * program that plays the person at the browser (proxy consent, test-server login and consent),
+ * then MCP over mcp-remote's stdio. Short TTLs on both legs: calls after expiry still succeed
+ * and the browser opens exactly once, also across a restart of mcp-remote.
+ */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, type TestContext, test } from 'node:test';
 import { freePort, headlessEnv, McpRemote, writeBrowserProgram } from './mcp-remote';
 import { type Counters, FIVE_TOOLS, type SeedStack, startSeedStack, waitFor } from './stack';
+
+const STEP_MS = 20_000;
 
 /** The text of a tools/call result. */
 const textOf = (result: Record<string, unknown>): string =>
@@ -22,127 +30,162 @@ function savedTokens(configDir: string): { access_token: string } | undefined {
   return undefined;
 }
 
+/** initialize + notifications/initialized, as an MCP host does first. */
+async function initialize(client: McpRemote): Promise<void> {
+  const init = await client.request(
+    'initialize',
+    {
+      protocolVersion: '2025-06-18',
+      capabilities: {},
+      clientInfo: { name: 'e2e-stdio', version: '1.0.0' },
+    },
+    STEP_MS,
+  );
+  assert.equal(typeof init.protocolVersion, 'string');
+  client.notify('notifications/initialized');
+}
+
+async function callTool(
+  client: McpRemote,
+  name: string,
+  args: Record<string, unknown> = {},
+): Promise<string> {
+  const result = await client.request('tools/call', { name, arguments: args }, STEP_MS);
+  assert.notEqual(result.isError, true, `${name}: ${textOf(result)}`);
+  return textOf(result);
+}
+
 describe('mcp-remote, as in the seed step 5, against the proxy and the test server', () => {
   let stack: SeedStack;
   let dir: string;
-  let remote: McpRemote | undefined;
+  let configDir: string;
   let browserLog: string;
-  const browserRuns = (): string[] =>
-    existsSync(browserLog)
-      ? readFileSync(browserLog, 'utf8')
-          .split('\n')
-          .filter((l) => l.startsWith('open '))
-      : [];
+  let callbackPort: number;
+  const running: McpRemote[] = [];
 
-  before(async () => {
-    // The proxy's own access tokens live 3 s, the upstream's 2 s: both legs must refresh.
-    stack = await startSeedStack({ autoApprove: true, timings: { accessTokenTtl: 3_000 } });
-    await stack.control('/ttl', { method: 'PUT', body: { accessToken: 2 } });
-    dir = mkdtempSync(join(tmpdir(), 'e2e-mcp-remote-'));
-    browserLog = join(dir, 'browser.log');
-  });
-
-  after(async () => {
-    await remote?.stop();
-    await stack?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  test('authorizes once through BROWSER, lists and calls tools, and keeps working past token expiry', async (t) => {
-    const callbackPort = await freePort();
-    const configDir = join(dir, 'mcp-auth');
-    remote = new McpRemote(
+  /** Starts `mcp-remote <mcp url> <callback port>` the way a desktop host does. */
+  const startMcpRemote = (): McpRemote => {
+    const remote = new McpRemote(
       [stack.mcpUrl, String(callbackPort)],
       headlessEnv({
         MCP_REMOTE_CONFIG_DIR: configDir,
         BROWSER: writeBrowserProgram(dir),
         E2E_BROWSER_LOG: browserLog,
+        E2E_LOGIN: 'alice:alice-pass',
       }),
     );
-    const client = remote;
+    running.push(remote);
+    return remote;
+  };
+  const browserLines = (): string[] =>
+    existsSync(browserLog) ? readFileSync(browserLog, 'utf8').split('\n') : [];
+  const browserRuns = (): string[] => browserLines().filter((l) => l.startsWith('open '));
+  /** When the test server last issued a token (ms epoch), from its event log. */
+  const lastUpstreamTokenAt = async (): Promise<number> => {
+    const { events } = await stack.control<{
+      events: Array<{ kind: string; status: number; at: string }>;
+    }>('/events');
+    const issued = events.filter((e) => e.kind === 'token' && e.status === 200);
+    assert.ok(issued.length > 0, 'the test server issued a token');
+    return Math.max(...issued.map((e) => Date.parse(e.at)));
+  };
+  /** Runs `body`; on failure prints mcp-remote's stderr, the browser log and the proxy log. */
+  const withDiagnostics = async (t: TestContext, remote: McpRemote, body: () => Promise<void>) => {
     try {
-      await scenario(client, configDir, callbackPort);
+      await body();
     } catch (error) {
-      t.diagnostic(`mcp-remote stderr:\n${client.stderr}`);
-      t.diagnostic(`browser log:\n${existsSync(browserLog) ? readFileSync(browserLog) : ''}`);
+      t.diagnostic(`mcp-remote stderr:\n${remote.stderr}`);
+      t.diagnostic(`browser log:\n${browserLines().join('\n')}`);
       t.diagnostic(`proxy log:\n${stack.logs.join('')}`);
       throw error;
     }
+  };
+
+  before(async () => {
+    // The proxy's own access tokens live 3 s, the upstream's 2 s: both legs refresh.
+    stack = await startSeedStack({ autoApprove: false, timings: { accessTokenTtl: 3_000 } });
+    await stack.control('/ttl', { method: 'PUT', body: { accessToken: 2 } });
+    dir = mkdtempSync(join(tmpdir(), 'e2e-mcp-remote-'));
+    configDir = join(dir, 'mcp-auth');
+    browserLog = join(dir, 'browser.log');
+    callbackPort = await freePort();
   });
 
-  async function scenario(client: McpRemote, configDir: string, callbackPort: number) {
-    await client.waitForLog('Local STDIO server running', 45_000);
-    assert.equal(browserRuns().length, 1, 'the authorization URL went to BROWSER once');
-    assert.match(client.stderr, /Please authorize this client by visiting:/);
-    const browsed = readFileSync(browserLog, 'utf8');
-    assert.match(browsed, /^page 200 Authorize MCP CLI Proxy$/m, 'the proxy consent page showed');
-    assert.match(browsed, /^done 200$/m, "mcp-remote's callback page answered 200");
-    const authorizeUrl = new URL(browserRuns()[0]?.slice('open '.length) ?? '');
-    assert.equal(authorizeUrl.origin, stack.proxy.url);
-    assert.equal(authorizeUrl.searchParams.get('resource'), stack.mcpUrl);
-    assert.equal(authorizeUrl.searchParams.get('code_challenge_method'), 'S256');
-    assert.equal(
-      authorizeUrl.searchParams.get('redirect_uri'),
-      `http://localhost:${callbackPort}/oauth/callback`,
-    );
+  after(async () => {
+    for (const remote of running) await remote.stop();
+    await stack?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
-    const init = await client.request(
-      'initialize',
-      {
-        protocolVersion: '2025-06-18',
-        capabilities: {},
-        clientInfo: { name: 'e2e-stdio', version: '1.0.0' },
-      },
-      15_000,
-    );
-    assert.equal(typeof init.protocolVersion, 'string');
-    client.notify('notifications/initialized');
+  test('authorizes once through BROWSER, lists the five tools, calls them past token expiry', async (t) => {
+    const remote = startMcpRemote();
+    await withDiagnostics(t, remote, async () => {
+      await remote.waitForLog('Local STDIO server running', 45_000);
+      assert.match(remote.stderr, /Please authorize this client by visiting:/);
+      assert.equal(browserRuns().length, 1, 'the authorization URL went to BROWSER once');
+      const pages = browserLines();
+      assert.ok(pages.includes('page 200 Authorize MCP CLI Proxy'), 'the proxy consent page');
+      assert.ok(pages.includes('page 200 Sign in'), "the test server's login page");
+      assert.ok(pages.includes('page 200 Authorize access'), "the test server's consent page");
+      assert.ok(pages.includes('done 200'), "mcp-remote's callback page answered 200");
+      const authorizeUrl = new URL(browserRuns()[0]?.slice('open '.length) ?? '');
+      assert.equal(authorizeUrl.origin, stack.proxy.url);
+      assert.equal(authorizeUrl.searchParams.get('resource'), stack.mcpUrl);
+      assert.equal(authorizeUrl.searchParams.get('code_challenge_method'), 'S256');
+      assert.equal(
+        authorizeUrl.searchParams.get('redirect_uri'),
+        `http://localhost:${callbackPort}/oauth/callback`,
+      );
 
-    const { tools } = (await client.request('tools/list', {}, 15_000)) as {
-      tools: Array<{ name: string }>;
-    };
-    assert.deepEqual(tools.map((tool) => tool.name).sort(), FIVE_TOOLS);
+      await initialize(remote);
+      const { tools } = (await remote.request('tools/list', {}, STEP_MS)) as {
+        tools: Array<{ name: string }>;
+      };
+      assert.deepEqual(tools.map((tool) => tool.name).sort(), FIVE_TOOLS);
+      const item = JSON.parse(
+        await callTool(remote, 'createItem', { body: { name: 'from mcp-remote', tags: ['e2e'] } }),
+      ) as { id: string | number; name: string };
+      assert.equal(item.name, 'from mcp-remote');
+      assert.match(await callTool(remote, 'listItems'), /from mcp-remote/);
 
-    const created = await client.request(
-      'tools/call',
-      { name: 'createItem', arguments: { body: { name: 'from mcp-remote', tags: ['e2e'] } } },
-      15_000,
-    );
-    assert.notEqual(created.isError, true, textOf(created));
-    const item = JSON.parse(textOf(created)) as { id: string | number; name: string };
-    assert.equal(item.name, 'from mcp-remote');
-    const listed = await client.request('tools/call', { name: 'listItems', arguments: {} }, 15_000);
-    assert.notEqual(listed.isError, true, textOf(listed));
-    assert.match(textOf(listed), /from mcp-remote/);
+      // Past the upstream access token's expiry (2 s after the last token the test server issued).
+      const before = await stack.control<Counters>('/counters');
+      const firstToken = savedTokens(configDir)?.access_token;
+      assert.ok(firstToken, 'mcp-remote saved its tokens');
+      const expiry = (await lastUpstreamTokenAt()) + 2_000;
+      await waitFor(
+        'the upstream token to expire',
+        () => Date.now() > expiry + 100 || undefined,
+        3_000,
+      );
 
-    // Past both expiries: the upstream token (2 s) and the proxy's own token (3 s).
-    const before = await stack.control<Counters>('/counters');
-    const firstToken = savedTokens(configDir)?.access_token;
-    assert.ok(firstToken, 'mcp-remote saved its tokens');
-    const expiredAt = Date.now() + 3_500;
-    await waitFor(
-      'both access tokens to expire',
-      () => (Date.now() > expiredAt ? true : undefined),
-      5_000,
-      100,
-    );
+      assert.match(await callTool(remote, 'getItem', { id: String(item.id) }), /from mcp-remote/);
+      await callTool(remote, 'listUsers');
+      await callTool(remote, 'deleteItem', { id: String(item.id) });
+      assert.doesNotMatch(await callTool(remote, 'listItems'), /from mcp-remote/);
 
-    const later = await client.request('tools/call', { name: 'listItems', arguments: {} }, 20_000);
-    assert.notEqual(later.isError, true, textOf(later));
-    assert.match(textOf(later), /from mcp-remote/);
-    const users = await client.request('tools/call', { name: 'listUsers', arguments: {} }, 20_000);
-    assert.notEqual(users.isError, true, textOf(users));
+      assert.equal(browserRuns().length, 1, 'no second authorization');
+      const counters = await stack.control<Counters>('/counters');
+      const refreshes =
+        (counters.grants.refresh_token?.ok ?? 0) - (before.grants.refresh_token?.ok ?? 0);
+      assert.ok(refreshes >= 1, `the proxy refreshed the upstream token (${refreshes} refreshes)`);
+      assert.equal(counters.grants.authorization_code?.ok, 1, 'one upstream authorization');
+      const secondToken = savedTokens(configDir)?.access_token;
+      assert.ok(secondToken !== undefined && secondToken !== firstToken, 'refreshed at the proxy');
+    });
+    await remote.stop();
+  });
 
-    assert.equal(browserRuns().length, 1, 'no second authorization');
-    const counters = await stack.control<Counters>('/counters');
-    const refreshes =
-      (counters.grants.refresh_token?.ok ?? 0) - (before.grants.refresh_token?.ok ?? 0);
-    assert.ok(refreshes >= 1, `the proxy refreshed the upstream token (${refreshes} refreshes)`);
-    assert.equal(counters.grants.authorization_code?.ok, 1, 'one upstream authorization');
-    const secondToken = savedTokens(configDir)?.access_token;
-    assert.ok(
-      secondToken !== undefined && secondToken !== firstToken,
-      'mcp-remote refreshed at the proxy',
-    );
-  }
+  test('a restarted mcp-remote reuses its saved tokens: no browser, the tools still work', async (t) => {
+    const remote = startMcpRemote();
+    await withDiagnostics(t, remote, async () => {
+      await remote.waitForLog('Local STDIO server running', 45_000);
+      await initialize(remote);
+      await callTool(remote, 'listItems');
+      assert.equal(browserRuns().length, 1, 'the browser was not opened again');
+      assert.doesNotMatch(remote.stderr, /Please authorize this client/);
+      const counters = await stack.control<Counters>('/counters');
+      assert.equal(counters.grants.authorization_code?.ok, 1, 'still one upstream authorization');
+    });
+  });
 });
