@@ -9,6 +9,7 @@ import { revocationHandler } from '@modelcontextprotocol/sdk/server/auth/handler
 import { tokenHandler } from '@modelcontextprotocol/sdk/server/auth/handlers/token.js';
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
+import type { FetchLimits } from '../openapi';
 import type { ProxyStore } from '../store';
 import type { UpstreamCredentials, Workspace } from '../types';
 import {
@@ -20,6 +21,7 @@ import {
   workspaceUrls,
 } from './authorization-server';
 import { oauthCredentials, TokenLifecycle } from './lifecycle';
+import { guardedFetch } from './network';
 import { sendErrorPage } from './pages';
 import { OAuthRepository } from './repository';
 import { bearerToken, safeEqual, sha256Hex } from './tokens';
@@ -35,7 +37,10 @@ export interface OAuthModuleOptions {
   /** The proxy's public origin (and optional path prefix), e.g. `http://localhost:8080`. */
   publicUrl: string;
   logger?: Logger;
+  /** Default: a fetch that checks addresses (see `fetchLimits`), follows no redirect, caps bodies. */
   fetch?: typeof fetch;
+  /** Address policy toward upstream authorization servers; loopback allowed, private ranges not. */
+  fetchLimits?: FetchLimits;
   clock?: () => number;
   timings?: Partial<AuthorizationServerTimings>;
   /** Upstream refresh retries on 5xx/timeouts, and the first backoff (ms). */
@@ -70,7 +75,7 @@ interface WorkspaceEndpoints {
 export function createOAuthModule(options: OAuthModuleOptions): OAuthModule {
   const publicUrl = options.publicUrl.replace(/\/+$/, '');
   const clock = options.clock ?? Date.now;
-  const fetchFn = options.fetch ?? globalThis.fetch;
+  const fetchFn = options.fetch ?? guardedFetch(options.fetchLimits);
   const repo = new OAuthRepository(options.store);
   const timings = { ...DEFAULT_TIMINGS, ...options.timings };
   const upstream = new UpstreamOAuth({
