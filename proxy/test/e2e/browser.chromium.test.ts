@@ -22,7 +22,7 @@ import type {
   OAuthClientMetadata,
   OAuthTokens,
 } from '@modelcontextprotocol/sdk/shared/auth.js';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { type Counters, FIVE_TOOLS, ROOT, type SeedStack, startSeedStack } from './stack';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -35,20 +35,17 @@ const STEP_MS = 15_000;
 interface LoopbackCallback {
   redirectUri: string;
   origin: string;
-  /** Resolves with the first callback's query. */
-  received: Promise<URLSearchParams>;
+  /** The query of every callback received, in order. */
+  calls: URLSearchParams[];
   close(): Promise<void>;
 }
 
 async function startLoopbackCallback(): Promise<LoopbackCallback> {
-  let resolveReceived: (query: URLSearchParams) => void = () => {};
-  const received = new Promise<URLSearchParams>((resolve) => {
-    resolveReceived = resolve;
-  });
+  const calls: URLSearchParams[] = [];
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     if (url.pathname === '/oauth/callback') {
-      resolveReceived(url.searchParams);
+      calls.push(url.searchParams);
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       res.end(
         '<!doctype html><html><head><title>Authorization complete</title></head><body style="font-family:system-ui,sans-serif;margin:3rem">' +
@@ -72,7 +69,7 @@ async function startLoopbackCallback(): Promise<LoopbackCallback> {
   return {
     redirectUri: `${origin}/oauth/callback`,
     origin,
-    received,
+    calls,
     close: () =>
       new Promise((resolve) => {
         server.close(() => resolve());
@@ -129,6 +126,31 @@ class BrowserHandoffProvider implements OAuthClientProvider {
   }
 }
 
+/** Connects an MCP client without a token: the SDK registers (once) and hands over the authorize URL. */
+async function authorizationUrlFor(mcpUrl: string, provider: BrowserHandoffProvider): Promise<URL> {
+  provider.authorizationUrl = undefined;
+  await assert.rejects(
+    new Client({ name: 'chromium-e2e', version: '1.0.0' }).connect(
+      new StreamableHTTPClientTransport(new URL(mcpUrl), { authProvider: provider }),
+    ),
+    UnauthorizedError,
+  );
+  assert.ok(provider.authorizationUrl, 'the client was sent to the authorization endpoint');
+  return provider.authorizationUrl;
+}
+
+/** The top-level documents a page loads, as `<status> <url>`. */
+function recordDocuments(page: Page): string[] {
+  const documents: string[] = [];
+  page.on('response', (response) => {
+    const request = response.request();
+    if (request.isNavigationRequest() && request.frame() === page.mainFrame()) {
+      documents.push(`${response.status()} ${response.url()}`);
+    }
+  });
+  return documents;
+}
+
 const shoot = (page: Page, name: string) =>
   page.screenshot({ path: join(SCREENSHOTS, name), fullPage: true });
 
@@ -140,6 +162,9 @@ describe('headless Chromium through the real login and consent pages', () => {
   let browser: Browser;
   let callback: LoopbackCallback;
   const clients: Client[] = [];
+  /** The browser (cookies) and MCP client of the first, full authorization. */
+  let person: BrowserContext;
+  let firstProvider: BrowserHandoffProvider;
 
   before(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
@@ -171,18 +196,11 @@ describe('headless Chromium through the real login and consent pages', () => {
 
   test('approve, sign in as alice, allow: the MCP client gets its token and calls listItems', async () => {
     const provider = new BrowserHandoffProvider(callback.redirectUri);
-    const first = new Client({ name: 'chromium-e2e', version: '1.0.0' });
-    await assert.rejects(
-      first.connect(
-        new StreamableHTTPClientTransport(new URL(stack.mcpUrl), { authProvider: provider }),
-      ),
-      UnauthorizedError,
-    );
-    const authorizationUrl = provider.authorizationUrl;
-    assert.ok(authorizationUrl, 'the client was sent to the authorization endpoint');
+    firstProvider = provider;
+    const authorizationUrl = await authorizationUrlFor(stack.mcpUrl, provider);
 
-    const context = await browser.newContext({ viewport: { width: 900, height: 700 } });
-    const page = await context.newPage();
+    person = await browser.newContext({ viewport: { width: 900, height: 700 } });
+    const page = await person.newPage();
     page.setDefaultTimeout(STEP_MS);
 
     // 1. The proxy's consent page.
@@ -219,12 +237,12 @@ describe('headless Chromium through the real login and consent pages', () => {
     await page.waitForURL((url) => url.href.startsWith(callback.redirectUri));
     await page.getByRole('heading', { name: 'Authorization complete' }).waitFor();
     await shoot(page, 'chromium-4-client-callback.png');
-    const query = await callback.received;
+    const query = callback.calls.at(-1) ?? new URLSearchParams();
     assert.equal(query.get('state'), provider.lastState);
     assert.equal(query.get('error'), null);
     const code = query.get('code');
     assert.ok(code, 'the callback carries the proxy authorization code');
-    await context.close();
+    await page.close();
 
     const transport = new StreamableHTTPClientTransport(new URL(stack.mcpUrl), {
       authProvider: provider,
@@ -251,13 +269,7 @@ describe('headless Chromium through the real login and consent pages', () => {
 
   test('another site cannot frame the consent page', async () => {
     const provider = new BrowserHandoffProvider(callback.redirectUri);
-    await assert.rejects(
-      new Client({ name: 'chromium-e2e', version: '1.0.0' }).connect(
-        new StreamableHTTPClientTransport(new URL(stack.mcpUrl), { authProvider: provider }),
-      ),
-      UnauthorizedError,
-    );
-    const target = provider.authorizationUrl?.href ?? '';
+    const target = (await authorizationUrlFor(stack.mcpUrl, provider)).href;
     const context = await browser.newContext({ viewport: { width: 900, height: 500 } });
     const page = await context.newPage();
     page.setDefaultTimeout(STEP_MS);
@@ -275,6 +287,57 @@ describe('headless Chromium through the real login and consent pages', () => {
       'the Approve button is not shown in a frame',
     );
     assert.notEqual(frame.url(), target, 'Chromium blocked the framed consent page');
+    await context.close();
+  });
+
+  test('the same person authorizing the same client again: no consent page, straight back with a code', async () => {
+    firstProvider.saved = undefined;
+    const url = await authorizationUrlFor(stack.mcpUrl, firstProvider);
+    const page = await person.newPage();
+    page.setDefaultTimeout(STEP_MS);
+    const documents = recordDocuments(page);
+    const before = callback.calls.length;
+    await page.goto(url.href);
+    await page.waitForURL((u) => u.href.startsWith(callback.redirectUri));
+    await shoot(page, 'chromium-6-remembered-consent.png');
+    const query = callback.calls[before];
+    assert.ok(query, `the browser came back; pages: ${documents.join(', ')}`);
+    assert.equal(query.get('state'), firstProvider.lastState);
+    const code = query.get('code');
+    assert.ok(code, 'with a code');
+    const shown = documents.filter(
+      (d) => d.startsWith('200 ') && !d.includes(callback.redirectUri),
+    );
+    assert.deepEqual(shown, [], 'no page was shown on the way');
+    await page.close();
+    await new StreamableHTTPClientTransport(new URL(stack.mcpUrl), {
+      authProvider: firstProvider,
+    }).finishAuth(code);
+    const client = new Client({ name: 'chromium-e2e', version: '1.0.0' });
+    clients.push(client);
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(stack.mcpUrl), { authProvider: firstProvider }),
+    );
+    const listed = await client.callTool({ name: 'listItems', arguments: {} });
+    assert.notEqual(listed.isError, true, textOf(listed));
+  });
+
+  test('Deny on the consent page: the client gets access_denied and the upstream is never asked', async () => {
+    const provider = new BrowserHandoffProvider(callback.redirectUri);
+    const url = await authorizationUrlFor(stack.mcpUrl, provider);
+    const authorizeBefore = (await stack.control<Counters>('/counters')).endpoints.authorize ?? 0;
+    const context = await browser.newContext({ viewport: { width: 900, height: 700 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(STEP_MS);
+    await page.goto(url.href);
+    await page.locator('#deny').click();
+    await page.waitForURL((u) => u.href.startsWith(callback.redirectUri));
+    const query = callback.calls.at(-1);
+    assert.equal(query?.get('error'), 'access_denied');
+    assert.equal(query?.get('state'), provider.lastState);
+    assert.equal(query?.get('code'), null);
+    const authorizeAfter = (await stack.control<Counters>('/counters')).endpoints.authorize ?? 0;
+    assert.equal(authorizeAfter, authorizeBefore, 'no upstream authorize request');
     await context.close();
   });
 });
