@@ -43,6 +43,21 @@ export const OPERATION_SCOPES: Record<OperationId, ApiScope> = {
   listUsers: 'users:read',
 };
 
+/** The operation a request under /api is for, if any (`path` without the /api prefix). */
+export function operationFor(method: string, path: string): OperationId | undefined {
+  const m = method.toUpperCase();
+  if (path === '/items' || path === '/items/') {
+    if (m === 'GET') return 'listItems';
+    if (m === 'POST') return 'createItem';
+  }
+  if (/^\/items\/[^/]+$/.test(path)) {
+    if (m === 'GET') return 'getItem';
+    if (m === 'DELETE') return 'deleteItem';
+  }
+  if ((path === '/users' || path === '/users/') && m === 'GET') return 'listUsers';
+  return undefined;
+}
+
 const FIXTURES = join(__dirname, '..', '..', 'fixtures', 'test-server');
 
 /** The seeded items and users, fresh copies for each server. */

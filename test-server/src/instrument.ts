@@ -179,6 +179,38 @@ export function instrumentProvider(options: InstrumentOptions) {
       status: 0,
     };
 
+    const getBody = captureBody(res);
+    res.on('finish', () => {
+      event.status = res.statusCode;
+      const text = getBody();
+      if (kind === 'authorize') {
+        const location = res.get('location');
+        if (location && URL.canParse(location)) {
+          const error = new URL(location).searchParams.get('error');
+          if (error) event.error = error;
+        } else if (res.statusCode >= 400) {
+          event.error = jsonField(text, 'error') ?? 'invalid_request';
+        }
+        // A resume that leads to another interaction page is not an authorization response.
+        if (!isResume || !location?.includes('/interaction/')) recorder.record(event);
+        return;
+      }
+      const error = jsonField(text, 'error');
+      if (error) event.error = error;
+      if (kind === 'token' && res.statusCode === 200 && !event.fault_id) {
+        const accessToken = jsonField(text, 'access_token');
+        if (accessToken && event.client_id) {
+          options.onAccessTokenIssued(sha256Hex(accessToken), event.client_id);
+        }
+        if (event.refresh_token_sha256) redeemed.add(event.refresh_token_sha256);
+      }
+      recorder.record(event);
+    });
+    res.on('close', () => {
+      if (!res.writableFinished)
+        recorder.record({ ...event, status: 0, error: 'connection_dropped' });
+    });
+
     try {
       if (kind === 'authorize' && !isResume) {
         const query = req.query as Record<string, unknown>;
@@ -193,76 +225,50 @@ export function instrumentProvider(options: InstrumentOptions) {
         }
       }
 
-      if (kind === 'token' && req.method === 'POST') {
+      if (
+        req.method === 'POST' &&
+        (kind === 'token' || kind === 'revoke' || kind === 'introspect')
+      ) {
         const raw = await readBody(req);
         const params = req.is('application/x-www-form-urlencoded')
           ? parseQuery(raw.toString('utf8'))
           : {};
-        const grantType = first(params.grant_type);
         const clientId = first(params.client_id) ?? basicClientId(req);
-        const refreshToken = first(params.refresh_token);
-        if (grantType) event.grant_type = grantType;
         if (clientId) event.client_id = clientId;
-        if (refreshToken) {
-          const hash = sha256Hex(refreshToken);
-          event.refresh_token_sha256 = hash;
-          event.refresh_token_reused = redeemed.has(hash);
-        }
         let body = raw;
-        if (grantType === 'client_credentials' && !first(params.scope)) {
-          // client_credentials without scope gets the default API scopes (RFC 6749 §3.3).
-          body = Buffer.from(`${raw.toString('utf8')}&scope=${encodeURIComponent(DEFAULT_SCOPE)}`);
+        if (kind === 'token') {
+          const grantType = first(params.grant_type);
+          const refreshToken = first(params.refresh_token);
+          if (grantType) event.grant_type = grantType;
+          if (refreshToken) {
+            const hash = sha256Hex(refreshToken);
+            event.refresh_token_sha256 = hash;
+            event.refresh_token_reused = redeemed.has(hash);
+          }
+          if (grantType === 'client_credentials' && !first(params.scope)) {
+            // client_credentials without scope gets the default API scopes (RFC 6749 §3.3).
+            body = Buffer.from(
+              `${raw.toString('utf8')}&scope=${encodeURIComponent(DEFAULT_SCOPE)}`,
+            );
+          }
         }
         replayBody(req, body);
-        const fault = faults.take('token', grantType === undefined ? {} : { grantType });
-        if (fault) {
-          event.fault_id = fault.id;
-          const getBody = captureBody(res);
-          res.on('finish', () => {
-            event.status = res.statusCode;
-            const error = jsonField(getBody(), 'error');
-            if (error) event.error = error;
-            recorder.record(event);
-          });
-          res.on('close', () => {
-            if (!res.writableFinished)
-              recorder.record({ ...event, status: 0, error: 'connection_dropped' });
-          });
-          if (await applyFault(fault, req, res, false)) return;
-          delete event.fault_id;
+        if (kind === 'token') {
+          const fault = faults.take(
+            'token',
+            event.grant_type ? { grantType: event.grant_type } : {},
+          );
+          if (fault) {
+            event.fault_id = fault.id;
+            if (await applyFault(fault, req, res, false)) return;
+            // A delay: the real handler answers now; the event keeps the fault id.
+          }
         }
       }
     } catch (err) {
       return next(err);
     }
 
-    const getBody = captureBody(res);
-    res.on('finish', () => {
-      event.status = res.statusCode;
-      const text = getBody();
-      if (kind === 'authorize') {
-        const location = res.get('location');
-        if (location && URL.canParse(location)) {
-          const error = new URL(location).searchParams.get('error');
-          if (error) event.error = error;
-        } else if (res.statusCode >= 400) {
-          event.error = jsonField(text, 'error') ?? 'invalid_request';
-        }
-        if (isResume && !location?.includes('/interaction/')) recorder.record(event);
-        if (!isResume) recorder.record(event);
-        return;
-      }
-      const error = jsonField(text, 'error');
-      if (error) event.error = error;
-      if (kind === 'token' && res.statusCode === 200) {
-        const accessToken = jsonField(text, 'access_token');
-        if (accessToken && event.client_id) {
-          options.onAccessTokenIssued(sha256Hex(accessToken), event.client_id);
-        }
-        if (event.refresh_token_sha256) redeemed.add(event.refresh_token_sha256);
-      }
-      recorder.record(event);
-    });
     next();
   };
 }

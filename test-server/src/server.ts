@@ -5,7 +5,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { apiRouter } from './api';
+import { apiRouter, operationFor } from './api';
 import { controlRouter } from './control';
 import { FaultTable } from './faults';
 import { applyFault, instrumentProvider } from './instrument';
@@ -21,7 +21,7 @@ import {
   type TestServerOptions,
 } from './options';
 import { createProvider, DEFAULT_AUTHORIZATION_CODE_TTL, type TtlState } from './provider';
-import { Recorder } from './recorder';
+import { Recorder, type ServerEvent } from './recorder';
 import { MemoryStore } from './store';
 import { createTokenVerifier } from './tokens';
 
@@ -241,20 +241,30 @@ function buildApp(options: TestServerOptions, url: string): { handler: express.E
     });
 
   app.use('/api', async (req: Request, res: Response, next: NextFunction) => {
-    const fault = faults.take('api', { path: req.originalUrl.split('?')[0] ?? '' });
+    const path = req.originalUrl.split('?')[0] ?? '';
+    const fault = faults.take('api', { path });
     if (!fault) return next();
-    res.on('finish', () => {
-      recorder.record({
+    try {
+      if (fault.kind === 'delay') {
+        await applyFault(fault, req, res, true);
+        return next();
+      }
+      const operationId = operationFor(req.method, path.slice('/api'.length));
+      if (operationId) recorder.hit(`api:${operationId}`);
+      const event: Omit<ServerEvent, 'seq' | 'at'> = {
         kind: 'api',
         method: req.method,
-        path: req.originalUrl.split('?')[0] ?? '',
-        status: res.statusCode,
+        path,
+        status: 0,
         fault_id: fault.id,
-        ...(fault.error ? { error: fault.error } : {}),
+      };
+      if (fault.kind === 'oauth_error' && fault.error) event.error = fault.error;
+      if (fault.kind === 'status') event.error = 'injected_fault';
+      res.on('finish', () => recorder.record({ ...event, status: res.statusCode }));
+      res.on('close', () => {
+        if (!res.writableFinished) recorder.record({ ...event, error: 'connection_dropped' });
       });
-    });
-    try {
-      if (!(await applyFault(fault, req, res, true))) next();
+      await applyFault(fault, req, res, true);
     } catch (err) {
       next(err);
     }

@@ -228,6 +228,43 @@ describe('control API', () => {
     );
   });
 
+  test('a faulted request is counted once and logged once, with the fault id', async () => {
+    const delay = await control(server, 'POST', '/faults', {
+      target: 'token',
+      kind: 'delay',
+      delay_ms: 50,
+    });
+    const status = await control(server, 'POST', '/faults', {
+      target: 'api',
+      kind: 'status',
+      status: 503,
+    });
+    await tokenRequest(server, { grant_type: 'client_credentials' });
+    assert.equal((await api(server, 'GET', '/api/items/item-1')).status, 503);
+    await assert.rejects(
+      (async () => {
+        await control(server, 'POST', '/faults', { target: 'api', kind: 'drop' });
+        await api(server, 'GET', '/api/users');
+      })(),
+    );
+    const counters = (await control(server, 'GET', '/counters')).body as unknown as Counters;
+    assert.equal(counters.endpoints.token, 1);
+    assert.equal(counters.endpoints['api:getItem'], 1);
+    assert.equal(counters.endpoints['api:listUsers'], 1);
+    assert.deepEqual(counters.grants.client_credentials, { requests: 1, ok: 1, errors: 0 });
+    const { events } = (await control(server, 'GET', '/events')).body as { events: ServerEvent[] };
+    assert.deepEqual(
+      events.map((e) => [e.kind, e.status, e.fault_id !== undefined, e.error]),
+      [
+        ['token', 200, true, undefined],
+        ['api', 503, true, 'injected_fault'],
+        ['api', 0, true, 'connection_dropped'],
+      ],
+    );
+    assert.equal(events[0]?.fault_id, delay.body.id);
+    assert.equal(events[1]?.fault_id, status.body.id);
+  });
+
   test('malformed faults are refused with a message naming the field', async () => {
     const cases: Array<[unknown, RegExp]> = [
       [{ target: 'db', kind: 'drop' }, /target/],
