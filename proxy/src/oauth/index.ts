@@ -167,18 +167,26 @@ export function createOAuthModule(options: OAuthModuleOptions): OAuthModule {
     if (workspace === undefined) return next();
     json(res, protectedResource(workspace));
   });
-  router.get('/.well-known/oauth-protected-resource', (_req, res, next) => {
+  const onlyOAuthWorkspace = (): Workspace | undefined => {
     const all = options.store.workspaces.list().filter((w) => w.auth.type === 'oauth2');
-    const only = all.length === 1 ? all[0] : undefined;
+    return all.length === 1 ? all[0] : undefined;
+  };
+  router.get('/.well-known/oauth-protected-resource', (_req, res, next) => {
+    const only = onlyOAuthWorkspace();
     if (only === undefined) return next();
     json(res, protectedResource(only));
   });
-  // RFC 8414 §3.1 path-aware, plus the OIDC-style locations clients also probe.
+  // Clients of the 2025-03-26 MCP spec look for AS metadata at the MCP server's root.
+  router.get('/.well-known/oauth-authorization-server', (_req, res, next) => {
+    const only = onlyOAuthWorkspace();
+    if (only === undefined) return next();
+    json(res, authorizationServer(only));
+  });
+  // RFC 8414 §3.1 path-aware, plus the issuer-relative location some clients probe. No
+  // openid-configuration: this is not an OpenID Provider (no ID tokens, no JWKS).
   for (const path of [
     '/.well-known/oauth-authorization-server/oauth/:ws',
-    '/.well-known/openid-configuration/oauth/:ws',
     '/oauth/:ws/.well-known/oauth-authorization-server',
-    '/oauth/:ws/.well-known/openid-configuration',
   ]) {
     router.get(path, (req, res, next) => {
       const workspace = oauthWorkspace(String(req.params.ws));

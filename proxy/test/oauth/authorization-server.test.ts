@@ -146,9 +146,16 @@ describe('the proxy authorization server for MCP clients', () => {
       await fetch(`${stack.proxyUrl}/.well-known/oauth-protected-resource`)
     ).json()) as Record<string, unknown>;
     assert.equal(root.resource, stack.mcpUrl);
+    const rootAs = (await (
+      await fetch(`${stack.proxyUrl}/.well-known/oauth-authorization-server`)
+    ).json()) as Record<string, unknown>;
+    assert.equal(rootAs.issuer, `${stack.proxyUrl}/oauth/test-oauth`);
     const as = await oauth.processDiscoveryResponse(
       new URL(issuer),
-      await oauth.discoveryRequest(new URL(issuer), { [oauth.allowInsecureRequests]: true }),
+      await oauth.discoveryRequest(new URL(issuer), {
+        algorithm: 'oauth2',
+        [oauth.allowInsecureRequests]: true,
+      }),
     );
     assert.equal(as.issuer, issuer);
     assert.deepEqual(as.code_challenge_methods_supported, ['S256']);
