@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { OAuthRegisteredClientsStore } from '@modelcontextprotocol/sdk/server/auth/clients.js';
 import {
   CustomOAuthError,
+  InvalidClientMetadataError,
   InvalidGrantError,
   InvalidScopeError,
   InvalidTargetError,
@@ -50,6 +51,9 @@ export const DEFAULT_TIMINGS: AuthorizationServerTimings = {
 };
 
 export const BROWSER_COOKIE = 'mcp_proxy_browser';
+
+/** What MCP clients may register (client_secret_basic is accepted and registered as post). */
+const CLIENT_AUTH_METHODS = ['none', 'client_secret_post', 'client_secret_basic'];
 
 export interface AuthorizationServerDeps {
   repo: OAuthRepository;
@@ -185,13 +189,18 @@ export class WorkspaceAuthorizationServer implements OAuthServerProvider {
             'redirect URIs must be https, or http on localhost/127.0.0.1',
           );
         }
-        // The SDK's token endpoint reads client secrets from the body only (RFC 7591 §3.2.1 lets
-        // the server replace what it does not support).
+        // The SDK's token endpoint reads client secrets from the body only: the default
+        // (client_secret_basic) becomes client_secret_post, as RFC 7591 §3.2.1 allows; any other
+        // method is refused rather than registered and then never honoured.
+        const method = client.token_endpoint_auth_method;
+        if (method !== undefined && !CLIENT_AUTH_METHODS.includes(method)) {
+          throw new InvalidClientMetadataError(
+            `token_endpoint_auth_method must be one of ${CLIENT_AUTH_METHODS.join(', ')}`,
+          );
+        }
         const full = {
           ...(client as OAuthClientInformationFull),
-          ...(client.token_endpoint_auth_method === 'none'
-            ? {}
-            : { token_endpoint_auth_method: 'client_secret_post' }),
+          token_endpoint_auth_method: method === 'none' ? 'none' : 'client_secret_post',
         };
         const clientId = full.client_id ?? randomUUID();
         const { client_secret: secret, ...metadata } = { ...full, client_id: clientId };

@@ -261,6 +261,12 @@ describe('the proxy authorization server for MCP clients', () => {
     assert.equal(status, 201);
     assert.equal(body.token_endpoint_auth_method, 'client_secret_post');
     assert.ok((body.client_secret ?? '').length >= 32);
+    const unsupported = await register({
+      redirect_uris: ['https://client.example/cb'],
+      token_endpoint_auth_method: 'private_key_jwt',
+    });
+    assert.equal(unsupported.status, 400);
+    assert.equal(unsupported.body.error, 'invalid_client_metadata');
     const missing = await token({
       grant_type: 'refresh_token',
       client_id: body.client_id ?? '',
