@@ -154,6 +154,8 @@ export function createProvider(setup: ProviderSetup): Provider {
       Session: () => 24 * 3600,
     },
     async renderError(ctx, out) {
+      ctx.set('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
+      ctx.set('X-Frame-Options', 'DENY');
       ctx.type = 'html';
       ctx.body = errorPage({ ...out });
     },

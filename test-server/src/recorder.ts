@@ -47,9 +47,11 @@ export class Recorder {
   #events: ServerEvent[] = [];
   #counters: Counters = { endpoints: {}, grants: {}, errors: {} };
   readonly #now: () => Date;
+  readonly #onRecord: ((event: ServerEvent) => void) | undefined;
 
-  constructor(now: () => Date = () => new Date()) {
-    this.#now = now;
+  constructor(options: { now?: () => Date; onRecord?: (event: ServerEvent) => void } = {}) {
+    this.#now = options.now ?? (() => new Date());
+    this.#onRecord = options.onRecord;
   }
 
   /** Counts one request to `endpoint` (e.g. `token`, `api:listItems`). */
@@ -73,6 +75,7 @@ export class Recorder {
     if (event.error) {
       this.#counters.errors[event.error] = (this.#counters.errors[event.error] ?? 0) + 1;
     }
+    this.#onRecord?.(full);
     return full;
   }
 
@@ -90,4 +93,21 @@ export class Recorder {
     this.#events = [];
     this.#counters = { endpoints: {}, grants: {}, errors: {} };
   }
+}
+
+/** One line of the request log the CLI prints (never a token, only its hash prefix). */
+export function formatEvent(event: ServerEvent): string {
+  const parts = [
+    event.at.slice(11, 23),
+    event.method.padEnd(6),
+    event.path,
+    '→',
+    String(event.status),
+  ];
+  if (event.grant_type) parts.push(`grant=${event.grant_type}`);
+  if (event.client_id) parts.push(`client=${event.client_id}`);
+  if (event.error) parts.push(`error=${event.error}`);
+  if (event.refresh_token_reused) parts.push('refresh_token_reused');
+  if (event.fault_id) parts.push(`fault=${event.fault_id.slice(0, 8)}`);
+  return parts.join(' ');
 }

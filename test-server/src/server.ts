@@ -21,7 +21,7 @@ import {
   type TestServerOptions,
 } from './options';
 import { createProvider, DEFAULT_AUTHORIZATION_CODE_TTL, type TtlState } from './provider';
-import { Recorder, type ServerEvent } from './recorder';
+import { formatEvent, Recorder, type ServerEvent } from './recorder';
 import { MemoryStore } from './store';
 import { createTokenVerifier } from './tokens';
 
@@ -142,7 +142,9 @@ function buildApp(options: TestServerOptions, url: string): { handler: express.E
   const apiUrl = `${url}/api`;
   const resourceMetadataUrl = `${url}/.well-known/oauth-protected-resource/api`;
   const oauth = options.mode === 'oauth' || options.mode === 'dcr';
-  const recorder = new Recorder();
+  const recorder = new Recorder(
+    options.quiet ? {} : { onRecord: (event) => console.log(formatEvent(event)) },
+  );
   const faults = new FaultTable();
   const store = new MemoryStore();
   const keys = generateSigningKeys();
