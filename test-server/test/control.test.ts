@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { networkInterfaces } from 'node:os';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import type { Counters, ServerEvent } from '../src/recorder';
 import type { RunningTestServer } from '../src/server';
@@ -278,6 +279,30 @@ describe('control API', () => {
       const res = await control(server, 'POST', '/faults', body);
       assert.equal(res.status, 400, JSON.stringify(body));
       assert.match(String(res.body.error_description), message);
+    }
+  });
+});
+
+describe('control API from another host', () => {
+  const external = Object.values(networkInterfaces())
+    .flat()
+    .find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
+
+  test('answers 403 to non-loopback clients', {
+    skip: external ? false : 'no non-loopback IPv4 interface here',
+  }, async () => {
+    const server = await start({ host: '0.0.0.0', controlToken: 'ctl_x' });
+    try {
+      const res = await fetch(`http://${external}:${server.port}/__control/state`, {
+        headers: { authorization: 'Bearer ctl_x' },
+      });
+      assert.equal(res.status, 403);
+      const local = await fetch(`http://127.0.0.1:${server.port}/__control/state`, {
+        headers: { authorization: 'Bearer ctl_x' },
+      });
+      assert.equal(local.status, 200);
+    } finally {
+      await server.close();
     }
   });
 });

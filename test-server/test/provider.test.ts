@@ -291,6 +291,35 @@ describe('oauth mode: authorization_code + PKCE', () => {
     assert.equal(status, 200);
   });
 
+  test('an unknown client gets an error page; a bad response_type an error redirect', async () => {
+    const { challenge } = pkcePair();
+    const browser = new Browser(server.url);
+    const unknown = await browser.navigate(
+      authorizeUrl(server, {
+        client_id: 'nobody',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+      }),
+    );
+    assert.ok('page' in unknown, 'never redirect for an unknown client (RFC 6749 §4.1.2.1)');
+    assert.equal(unknown.page.status, 400);
+    assert.match(unknown.page.html, /invalid_client/);
+    const token = await browser.navigate(
+      authorizeUrl(server, {
+        response_type: 'token',
+        state: 'rt',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+      }),
+    );
+    assert.ok('redirect' in token);
+    assert.equal(
+      token.redirect.searchParams.get('error') ??
+        new URLSearchParams(token.redirect.hash.slice(1)).get('error'),
+      'unsupported_response_type',
+    );
+  });
+
   test('a resource other than the API is invalid_target at authorize', async () => {
     const { challenge } = pkcePair();
     const step = await new Browser(server.url).navigate(
