@@ -9,7 +9,13 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, type TestContext, test } from 'node:test';
-import { freePort, headlessEnv, McpRemote, writeBrowserProgram } from './mcp-remote';
+import {
+  BROWSER_UNSUPPORTED,
+  freePort,
+  headlessEnv,
+  McpRemote,
+  writeBrowserProgram,
+} from './mcp-remote';
 import { type Counters, FIVE_TOOLS, type SeedStack, startSeedStack, waitFor } from './stack';
 
 const STEP_MS = 20_000;
@@ -55,7 +61,9 @@ async function callTool(
   return textOf(result);
 }
 
-describe('mcp-remote, as in the seed step 5, against the proxy and the test server', () => {
+describe('mcp-remote, as in the seed step 5, against the proxy and the test server', {
+  skip: BROWSER_UNSUPPORTED,
+}, () => {
   let stack: SeedStack;
   let dir: string;
   let configDir: string;

@@ -5,9 +5,16 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { release } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ROOT } from './stack';
+
+/** mcp-remote opens URLs with xdg-open, which honours `BROWSER`, only on Linux (not WSL, macOS). */
+export const BROWSER_UNSUPPORTED =
+  process.platform !== 'linux' || /microsoft/i.test(release())
+    ? 'mcp-remote honours BROWSER through xdg-open on Linux only'
+    : false;
 
 /** The `mcp-remote` bin, as npx would run it. */
 export function mcpRemoteBin(): string {
@@ -46,7 +53,10 @@ export function writeBrowserProgram(dir: string): string {
   return path;
 }
 
-/** The environment of a terminal without a desktop: xdg-open falls through to `$BROWSER`. */
+/**
+ * The environment of a terminal without a desktop: xdg-open (mcp-remote's opener on Linux) finds
+ * no desktop session and falls through to `$BROWSER`.
+ */
 export function headlessEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
   for (const name of [
@@ -57,6 +67,9 @@ export function headlessEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
     'KDE_FULL_SESSION',
     'GNOME_DESKTOP_SESSION_ID',
     'MATE_DESKTOP_SESSION_ID',
+    'LXQT_SESSION_CONFIG',
+    'DESKTOP',
+    'XDG_SESSION_DESKTOP',
     'DBUS_SESSION_BUS_ADDRESS',
     'NODE_OPTIONS',
   ]) {

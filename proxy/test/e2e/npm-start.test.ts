@@ -9,7 +9,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, type TestContext, test } from 'node:test';
-import { freePort, headlessEnv, McpRemote, writeBrowserProgram } from './mcp-remote';
+import {
+  BROWSER_UNSUPPORTED,
+  freePort,
+  headlessEnv,
+  McpRemote,
+  writeBrowserProgram,
+} from './mcp-remote';
 import { FIVE_TOOLS, ROOT, waitFor } from './stack';
 
 interface NpmStart {
@@ -80,7 +86,9 @@ function printedSnippet(output: string): Snippet {
   return JSON.parse(json) as Snippet;
 }
 
-describe('npm start, then the printed mcp-remote command (the seed tutorial)', () => {
+describe('npm start, then the printed mcp-remote command (the seed tutorial)', {
+  skip: BROWSER_UNSUPPORTED,
+}, () => {
   let dir: string;
   let started: NpmStart | undefined;
   let remote: McpRemote | undefined;
