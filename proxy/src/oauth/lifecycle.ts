@@ -4,6 +4,7 @@
  * many calls wait for it (single-flight), the rotated refresh token persisted before the new
  * access token is handed out, bounded retries on 5xx/timeouts, and invalid_grant as terminal.
  */
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { CallContext, UpstreamCredentials, Workspace } from '../types';
 import type { OAuthRepository, UpstreamTokenSet } from './repository';
@@ -35,7 +36,14 @@ export interface TokenLifecycleOptions {
   retries?: number;
   /** First backoff delay; doubled per retry (default 200 ms). */
   backoffMs?: number;
+  /**
+   * How long a process may hold a grant's refresh before others take over (default 30 s): the
+   * wait another process sees if the holder dies mid-refresh.
+   */
+  leaseMs?: number;
 }
+
+const LEASE_POLL_MS = 25;
 
 /** Refresh this long before expiry: 60 s, or 10% of the token's lifetime when that is less. */
 export function refreshSkewMs(tokens: UpstreamTokenSet): number {
@@ -55,6 +63,8 @@ const isUsable = (tokens: UpstreamTokenSet, now: number): boolean =>
 export class TokenLifecycle {
   private readonly options: TokenLifecycleOptions;
   private readonly inflight = new Map<string, Promise<UpstreamTokenSet>>();
+  /** This lifecycle's name on refresh leases. */
+  private readonly holder = randomUUID();
 
   constructor(options: TokenLifecycleOptions) {
     this.options = options;
@@ -88,14 +98,51 @@ export class TokenLifecycle {
     if (running !== undefined) return running;
     const current = this.liveGrant(workspace, grantId);
     if (current.upstream.accessToken !== stale) return Promise.resolve(current.upstream);
-    const refresh = this.runGrantRefresh(workspace, grantId).finally(() => {
-      this.inflight.delete(grantId);
-    });
+    const refresh = this.runGrantRefresh(workspace, grantId, current.upstreamVersion).finally(
+      () => {
+        this.inflight.delete(grantId);
+      },
+    );
     this.inflight.set(grantId, refresh);
     return refresh;
   }
 
-  private async runGrantRefresh(workspace: Workspace, grantId: string): Promise<UpstreamTokenSet> {
+  private async runGrantRefresh(
+    workspace: Workspace,
+    grantId: string,
+    seenVersion: number,
+  ): Promise<UpstreamTokenSet> {
+    // Across processes sharing the store, a lease row makes the refresh single-flight too.
+    const lease = await this.acquireLease(workspace, grantId, seenVersion);
+    if (lease.done !== undefined) return lease.done;
+    try {
+      return await this.refreshHeld(workspace, grantId);
+    } finally {
+      this.options.repo.releaseLease(grantId, this.holder);
+    }
+  }
+
+  /** Takes the grant's refresh lease, or returns the tokens another holder produced meanwhile. */
+  private async acquireLease(
+    workspace: Workspace,
+    grantId: string,
+    seenVersion: number,
+  ): Promise<{ done?: UpstreamTokenSet }> {
+    const leaseMs = this.options.leaseMs ?? 30_000;
+    for (;;) {
+      const now = this.options.clock();
+      const acquired = this.options.repo.acquireLease(grantId, this.holder, now + leaseMs, now);
+      const current = this.liveGrant(workspace, grantId);
+      if (current.upstreamVersion !== seenVersion) {
+        if (acquired) this.options.repo.releaseLease(grantId, this.holder);
+        return { done: current.upstream };
+      }
+      if (acquired) return {};
+      await new Promise((resolve) => setTimeout(resolve, LEASE_POLL_MS));
+    }
+  }
+
+  private async refreshHeld(workspace: Workspace, grantId: string): Promise<UpstreamTokenSet> {
     const grant = this.liveGrant(workspace, grantId);
     const refreshToken = grant.upstream.refreshToken;
     if (refreshToken === undefined) {
@@ -122,7 +169,7 @@ export class TokenLifecycle {
       this.options.logger?.info({ grantId, workspace: workspace.id }, 'upstream token refreshed');
       return tokens;
     }
-    // Another writer (another proxy instance) got there first: its tokens are the current ones.
+    // Another writer got there first (its lease had expired): its tokens are the current ones.
     return this.liveGrant(workspace, grantId).upstream;
   }
 

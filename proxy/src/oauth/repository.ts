@@ -92,6 +92,19 @@ export const oauthMigrations: Migration[] = [
       `);
     },
   },
+  {
+    version: 2,
+    name: 'oauth refresh leases',
+    up(db) {
+      db.exec(`
+        CREATE TABLE oauth_refresh_leases (
+          grant_id TEXT PRIMARY KEY,
+          holder TEXT NOT NULL,
+          expires_at INTEGER NOT NULL
+        );
+      `);
+    },
+  },
 ];
 
 /** The upstream tokens of a grant (or a workspace's service token), as kept sealed. */
@@ -436,6 +449,25 @@ export class OAuthRepository {
         )
         .run(this.sealUpstream(id, tokens), id, expectedVersion).changes === 1
     );
+  }
+
+  /** Takes the grant's refresh lease if it is free or expired; true when `holder` now has it. */
+  acquireLease(grantId: string, holder: string, expiresAt: number, now: number): boolean {
+    return (
+      this.db
+        .prepare(
+          `INSERT INTO oauth_refresh_leases (grant_id, holder, expires_at) VALUES (?, ?, ?)
+           ON CONFLICT (grant_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+           WHERE oauth_refresh_leases.expires_at <= ? OR oauth_refresh_leases.holder = excluded.holder`,
+        )
+        .run(grantId, holder, expiresAt, now).changes === 1
+    );
+  }
+
+  releaseLease(grantId: string, holder: string): void {
+    this.db
+      .prepare('DELETE FROM oauth_refresh_leases WHERE grant_id = ? AND holder = ?')
+      .run(grantId, holder);
   }
 
   /** Revokes a grant: its upstream tokens are dropped and every proxy token of it stops working. */

@@ -113,6 +113,35 @@ describe('TokenLifecycle', () => {
     );
   });
 
+  test('two proxy processes on one store: still one upstream refresh (lease), both get the new token', async () => {
+    seedGrant('grant-1', 1_000);
+    now = T0 + 5_000;
+    let calls = 0;
+    const strict = async (_url: string | URL | Request, init?: RequestInit) => {
+      calls += 1;
+      const presented = new URLSearchParams(String(init?.body ?? '')).get('refresh_token');
+      await new Promise((r) => setTimeout(r, 30));
+      if (presented !== 'rt-0') return json({ error: 'invalid_grant' }, 400);
+      return json({
+        access_token: 'at-1',
+        refresh_token: 'rt-1',
+        token_type: 'Bearer',
+        expires_in: 3600,
+      });
+    };
+    const first = setup(strict as typeof fetch);
+    const second = setup(strict as typeof fetch);
+    const tokens = await Promise.all([
+      first.grantAccessToken(workspace, 'grant-1'),
+      second.grantAccessToken(workspace, 'grant-1'),
+      first.grantAccessToken(workspace, 'grant-1'),
+      second.grantAccessToken(workspace, 'grant-1'),
+    ]);
+    assert.deepEqual(tokens, ['at-1', 'at-1', 'at-1', 'at-1']);
+    assert.equal(calls, 1);
+    assert.equal(temp.repo.getGrant('grant-1')?.revokedAt, undefined);
+  });
+
   test('the rotated refresh token is in the store before the new access token is handed out', async () => {
     seedGrant('grant-1', 1_000);
     now = T0 + 5_000;
