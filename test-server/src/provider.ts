@@ -149,7 +149,7 @@ export function createProvider(setup: ProviderSetup): Provider {
       RefreshToken: () => ttl.refreshToken,
       AuthorizationCode: () => ttl.authorizationCode,
       IdToken: () => ttl.accessToken,
-      Grant: () => 14 * 24 * 3600,
+      Grant: () => Math.max(14 * 24 * 3600, ttl.refreshToken),
       Interaction: () => 3600,
       Session: () => 24 * 3600,
     },
