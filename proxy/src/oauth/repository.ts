@@ -363,9 +363,19 @@ export class OAuthRepository {
   purgeExpired(now: number): void {
     this.db.prepare('DELETE FROM oauth_flows WHERE expires_at < ?').run(now);
     this.db.prepare('DELETE FROM oauth_codes WHERE expires_at < ?').run(now);
+    const dayAgo = now - 86_400_000;
     this.db
-      .prepare('DELETE FROM oauth_tokens WHERE expires_at < ? OR revoked_at IS NOT NULL')
-      .run(now - 86_400_000);
+      .prepare('DELETE FROM oauth_tokens WHERE expires_at < ? OR revoked_at < ?')
+      .run(dayAgo, dayAgo);
+    this.db
+      .prepare(
+        `DELETE FROM oauth_grants WHERE revoked_at < ?
+           OR NOT EXISTS (SELECT 1 FROM oauth_tokens t WHERE t.grant_id = oauth_grants.id)
+              AND NOT EXISTS (SELECT 1 FROM oauth_codes c WHERE c.grant_id = oauth_grants.id)
+              AND created_at < ?`,
+      )
+      .run(dayAgo, dayAgo);
+    this.db.prepare('DELETE FROM oauth_refresh_leases WHERE expires_at < ?').run(now);
   }
 
   private flowOf(row: Row): FlowRecord {

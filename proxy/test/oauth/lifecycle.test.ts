@@ -246,3 +246,47 @@ describe('TokenLifecycle', () => {
     for (const h of headers) assert.equal(h.Authorization, 'Bearer at-1');
   });
 });
+
+describe('OAuthRepository.purgeExpired', () => {
+  test('drops what can no longer be used, keeps live grants', () => {
+    const temp = tempStore();
+    try {
+      const { repo } = temp;
+      const day = 86_400_000;
+      const grant = (id: string, createdAt: number) =>
+        repo.createGrant({
+          id,
+          workspaceId: 'ws',
+          clientId: 'c',
+          scopes: [],
+          upstreamVersion: 0,
+          createdAt,
+        });
+      const token = (hash: string, grantId: string, expiresAt: number) =>
+        repo.saveToken({
+          tokenHash: hash,
+          kind: 'refresh',
+          grantId,
+          clientId: 'c',
+          workspaceId: 'ws',
+          scopes: [],
+          expiresAt,
+          createdAt: T0,
+        });
+      grant('live', T0 - 10 * day);
+      token('live-rt', 'live', T0 + day);
+      grant('revoked', T0 - 10 * day);
+      repo.revokeGrant('revoked', T0 - 2 * day);
+      grant('orphan', T0 - 10 * day);
+      token('old-rt', 'orphan', T0 - 3 * day);
+      grant('new', T0);
+      repo.purgeExpired(T0);
+      const left = repo.db.prepare('SELECT id FROM oauth_grants ORDER BY id').pluck().all();
+      assert.deepEqual(left, ['live', 'new']);
+      assert.equal(repo.getToken('old-rt'), undefined);
+      assert.ok(repo.getToken('live-rt'));
+    } finally {
+      temp.close();
+    }
+  });
+});
