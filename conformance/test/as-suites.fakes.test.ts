@@ -32,6 +32,7 @@ async function runAgainst(fake: FakeAs): Promise<RunReport> {
       clientAuth: 'client_secret_basic',
       redirectUri: fake.redirectUri,
     },
+    upstream: { url: fake.url, controlToken: fake.controlToken },
   });
 }
 

@@ -35,6 +35,7 @@ before(async () => {
       clientAuth: 'client_secret_basic',
       redirectUri: fake.redirectUri,
     },
+    upstream: { url: fake.url, controlToken: fake.controlToken },
   });
   dir = await mkdtemp(join(tmpdir(), 'conformance-reports-'));
 });
@@ -104,7 +105,15 @@ describe('reports', () => {
     assert.equal(skipped[0]?.attributes.message, 'no proxy given (--proxy)');
     assert.deepEqual(
       findAll(root, 'testsuite').map((s) => s.attributes.name),
-      ['as-metadata', 'as-pkce', 'as-state', 'as-refresh', 'as-client-auth', 'proxy-metadata'],
+      [
+        'as-metadata',
+        'as-pkce',
+        'as-state',
+        'as-refresh',
+        'as-client-auth',
+        'as-expiry',
+        'proxy-metadata',
+      ],
     );
   });
 
@@ -144,6 +153,7 @@ describe('reports', () => {
       'as-state',
       'as-refresh',
       'as-client-auth',
+      'as-expiry',
       'proxy-metadata',
       'Replay',
     ]);

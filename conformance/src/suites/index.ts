@@ -1,6 +1,7 @@
 /** Every check of the harness, in the order suites run. */
 import type { Check } from '../types';
 import { asClientAuthChecks } from './as/client-auth';
+import { asExpiryChecks } from './as/expiry';
 import { asMetadataChecks } from './as/metadata';
 import { asPkceChecks } from './as/pkce';
 import { asRefreshChecks } from './as/refresh';
@@ -19,6 +20,7 @@ export const asChecks: Check[] = [
   ...asStateChecks,
   ...asRefreshChecks,
   ...asClientAuthChecks,
+  ...asExpiryChecks,
 ];
 
 export const proxyChecks: Check[] = [
