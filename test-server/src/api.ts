@@ -125,7 +125,11 @@ function bearerToken(req: Request): string | undefined {
   return match?.[1] ?? '';
 }
 
-/** The guard of one operation in the current mode. */
+/**
+ * The guard of one operation in the current mode.
+ * @see https://www.rfc-editor.org/rfc/rfc6750#section-3 (WWW-Authenticate and error codes)
+ * @see https://www.rfc-editor.org/rfc/rfc9728#section-5.1 (resource_metadata in the challenge)
+ */
 function guard(options: ApiOptions, operationId: OperationId) {
   const scope = OPERATION_SCOPES[operationId];
   const challenge = (params: Record<string, string>) =>

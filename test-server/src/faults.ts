@@ -72,7 +72,7 @@ function oneOf<T extends string>(
   return value as T;
 }
 
-/** Narrows a control-API request body to a fault description. */
+/** Narrows a control-API request body to a fault description; throws FaultSpecError naming the field. */
 export function parseFaultSpec(input: unknown): FaultSpec {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new FaultSpecError('body must be a JSON object');

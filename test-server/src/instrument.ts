@@ -35,13 +35,16 @@ const ENDPOINTS: Array<[RegExp, string, EventKind | undefined]> = [
   ],
 ];
 
+/** A token-endpoint body over BODY_LIMIT. */
+class BodyTooLargeError extends Error {}
+
 async function readBody(req: Request): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
     size += buf.length;
-    if (size > BODY_LIMIT) throw new Error('request entity too large');
+    if (size > BODY_LIMIT) throw new BodyTooLargeError('request entity too large');
     chunks.push(buf);
   }
   return Buffer.concat(chunks);
@@ -266,7 +269,12 @@ export function instrumentProvider(options: InstrumentOptions) {
         }
       }
     } catch (err) {
-      return next(err);
+      if (!(err instanceof BodyTooLargeError)) return next(err);
+      res
+        .status(413)
+        .set('Connection', 'close')
+        .json({ error: 'invalid_request', error_description: 'request body too large' });
+      return;
     }
 
     next();

@@ -79,7 +79,10 @@ async function grantRequested(
   return grant.save();
 }
 
-/** Routes under /interaction/:uid. */
+/**
+ * Routes under /interaction/:uid: the pages oidc-provider's `interactions.url` points at.
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-10.12 (CSRF) and section 10.13 (clickjacking)
+ */
 export function interactionRouter(options: InteractionOptions): Router {
   const { provider, apiUrl, autoApprove } = options;
   const csrfKey = randomBytes(32);

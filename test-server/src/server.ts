@@ -216,6 +216,7 @@ function buildApp(options: TestServerOptions, url: string): { handler: express.E
   });
 
   if (oauth) {
+    // RFC 9728 §3: served at the root and at the path-suffixed form for the resource /api.
     const prm = {
       resource: apiUrl,
       authorization_servers: [issuer],

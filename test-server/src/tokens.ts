@@ -43,7 +43,10 @@ export interface TokenVerifierOptions {
   now?: () => number;
 }
 
-/** Returns a function that verifies a presented access token or throws InvalidTokenError. */
+/**
+ * Returns a function that verifies a presented access token or throws InvalidTokenError.
+ * @see https://www.rfc-editor.org/rfc/rfc9068#section-4 (validating JWT access tokens)
+ */
 export function createTokenVerifier(
   options: TokenVerifierOptions,
 ): (token: string) => Promise<VerifiedToken> {

@@ -153,6 +153,16 @@ describe('oauth mode: client_credentials and client authentication', () => {
     assert.equal(((await post.json()) as { error: string }).error, 'invalid_client');
   });
 
+  test('an oversized token request is refused with 413, not a server error', async () => {
+    const res = await fetch(`${server.url}/auth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `grant_type=client_credentials&pad=${'a'.repeat(100_000)}`,
+    });
+    assert.equal(res.status, 413);
+    assert.equal(((await res.json()) as { error: string }).error, 'invalid_request');
+  });
+
   test('an unsupported grant type is unsupported_grant_type', async () => {
     const { status, body } = await tokenRequest(server, {
       grant_type: 'password',
