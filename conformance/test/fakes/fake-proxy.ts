@@ -28,6 +28,10 @@ export interface FakeProxyOptions {
   workspaces?: string[];
   /** Grace window for a replayed downstream refresh token, seconds (default 0). */
   refreshGrace?: number;
+  /** How the proxy reaches the upstream; a test wraps it in fast-check's scheduler. */
+  fetch?: typeof fetch;
+  /** The clock the proxy judges upstream expiry by (default Date.now). */
+  clock?: () => number;
 }
 
 export interface FakeProxy {
@@ -122,6 +126,8 @@ export async function startFakeProxy(options: FakeProxyOptions): Promise<FakePro
   const flaw = options.flaw ?? 'none';
   const workspaces = options.workspaces ?? ['alpha', 'beta'];
   const grace = (options.refreshGrace ?? 0) * 1000;
+  const upstreamFetch = options.fetch ?? fetch;
+  const now = options.clock ?? Date.now;
   let up: FakeUpstream = options.upstream ?? {
     url: '',
     clientId: '',
@@ -164,7 +170,7 @@ export async function startFakeProxy(options: FakeProxyOptions): Promise<FakePro
     workspaces.find((ws) => mcpUrl(ws) === resource);
 
   const upstreamToken = async (params: Record<string, string>) => {
-    const response = await fetch(up.tokenEndpoint, {
+    const response = await upstreamFetch(up.tokenEndpoint, {
       method: 'POST',
       headers: {
         'content-type': 'application/x-www-form-urlencoded',
@@ -179,7 +185,7 @@ export async function startFakeProxy(options: FakeProxyOptions): Promise<FakePro
   const adopt = (grant: UpstreamGrant, body: Record<string, unknown>) => {
     grant.accessToken = String(body.access_token);
     if (typeof body.refresh_token === 'string') grant.refreshToken = body.refresh_token;
-    grant.expiresAt = Date.now() + Number(body.expires_in ?? 3600) * 1000;
+    grant.expiresAt = now() + Number(body.expires_in ?? 3600) * 1000;
   };
 
   const refreshUpstream = async (grant: UpstreamGrant): Promise<void> => {
@@ -197,7 +203,7 @@ export async function startFakeProxy(options: FakeProxyOptions): Promise<FakePro
 
   /** Single-flight per grant: every caller waits on the one refresh in progress. */
   const ensureFresh = async (grant: UpstreamGrant): Promise<void> => {
-    if (grant.expiresAt - 500 > Date.now()) return;
+    if (grant.expiresAt - 500 > now()) return;
     if (flaw === 'no-single-flight') return refreshUpstream(grant);
     grant.refreshing ??= refreshUpstream(grant).finally(() => {
       grant.refreshing = undefined;
@@ -207,7 +213,9 @@ export async function startFakeProxy(options: FakeProxyOptions): Promise<FakePro
 
   const callApi = async (grant: UpstreamGrant, presented: string) => {
     const token = flaw === 'forwards-client-token' ? presented : grant.accessToken;
-    return fetch(new URL('/api/items', up.url), { headers: { authorization: `Bearer ${token}` } });
+    return upstreamFetch(new URL('/api/items', up.url), {
+      headers: { authorization: `Bearer ${token}` },
+    });
   };
 
   const challenge = (res: ServerResponse, ws: string, error?: string) =>
