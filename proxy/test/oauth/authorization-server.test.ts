@@ -253,6 +253,18 @@ describe('the proxy authorization server for MCP clients', () => {
     assert.equal(back.searchParams.get('state'), 'client-state');
   });
 
+  test('the consent page shows a hostile client name as text', async () => {
+    const { body } = await register({
+      client_name: '<script>alert(1)</script>',
+      redirect_uris: [CLIENT_REDIRECT],
+      token_endpoint_auth_method: 'none',
+    });
+    const page = await new UserAgent().request(authorizeUrl(body.client_id ?? '', 'w'.repeat(43)));
+    const html = await page.text();
+    assert.equal(html.includes('<script>'), false);
+    assert.match(html, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
+  });
+
   test('confidential clients get a secret and authenticate with client_secret_post', async () => {
     const { status, body } = await register({
       redirect_uris: ['https://client.example/cb'],

@@ -67,6 +67,28 @@ describe('MCP SDK client through the proxy (Custom OAuth, the seed workspace)', 
   });
 });
 
+describe('the user refuses at the upstream', () => {
+  let stack: OAuthStack;
+  before(async () => {
+    stack = await startOAuthStack({ autoApprove: false });
+  });
+  after(async () => {
+    await stack?.close();
+  });
+
+  test('the MCP client gets access_denied with its state, and nothing is stored', async () => {
+    const provider = new HeadlessOAuthProvider({
+      login: { username: 'bob', password: 'bob-pass' },
+      upstreamConsent: 'deny',
+    });
+    await assert.rejects(connectWithOAuth(stack.mcpUrl, provider), /without a code/);
+    assert.equal(provider.lastRedirect?.searchParams.get('error'), 'access_denied');
+    assert.equal(provider.lastRedirect?.searchParams.get('state'), provider.lastState);
+    const grants = stack.store.db.prepare('SELECT COUNT(*) FROM oauth_grants').pluck().get();
+    assert.equal(grants, 0);
+  });
+});
+
 describe('upstream tokens expiring after 2 s', () => {
   let stack: OAuthStack;
   before(async () => {

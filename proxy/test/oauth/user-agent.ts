@@ -8,6 +8,8 @@ export interface UserAgentOptions {
   login?: { username: string; password: string };
   /** Decision on the proxy's consent page. */
   consent?: 'approve' | 'deny';
+  /** Decision on the test server's own consent page (its Allow or Deny form). */
+  upstreamConsent?: 'allow' | 'deny';
 }
 
 interface Form {
@@ -121,7 +123,9 @@ export class UserAgent {
     const forms = parseForms(html);
     const consent = forms.find((f) => f.buttons.some((b) => b.name === 'decision'));
     const login = forms.find((f) => f.hasUsername);
-    const form = consent ?? login ?? forms[0];
+    const abort = forms.find((f) => f.action.endsWith('/abort'));
+    const upstreamDeny = this.options.upstreamConsent === 'deny' && login === undefined;
+    const form = consent ?? login ?? (upstreamDeny ? abort : undefined) ?? forms[0];
     if (form === undefined)
       throw new Error(`no form on the page at ${at.href}: ${html.slice(0, 300)}`);
     const fields = new URLSearchParams(form.fields);
