@@ -24,15 +24,16 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   }
   try {
     const server = await startTestServer(parsed.options);
-    console.log(banner(server));
     const stop = () => {
       server.close().then(
         () => process.exit(0),
         () => process.exit(1),
       );
     };
+    // Before the banner: whoever waits for it may signal at once.
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    console.log(banner(server));
   } catch (err) {
     if (err instanceof ListenError) {
       const fix =
