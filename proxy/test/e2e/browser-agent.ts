@@ -7,8 +7,8 @@
  *
  * Environment:
  * - E2E_BROWSER_LOG: a file to append lines to: `open <url>` per invocation, `page <status>
- *   <title>` per page shown, then `done <status>` or `error <message>` (xdg-open hides this
- *   program's output).
+ *   <title>` per page shown, `reload <reason>` per retry of the client's callback, then
+ *   `done <status>` or `error <message>` (xdg-open hides this program's output).
  * - E2E_LOGIN: `username:password` for the test server's login page (default alice).
  * - E2E_CALLBACK: the client's redirect URI; default: the first `/oauth/callback` on another
  *   origin than the authorization server's (the proxy's own callback shares its origin).
@@ -42,9 +42,20 @@ export async function browse(authorizationUrl: string): Promise<number> {
       log(`page ${page.status} ${title}`);
     }
   }
-  const response = await agent.request(landing);
-  await response.body?.cancel();
-  return response.status;
+  // A client may open the browser before its callback listener is up (mcp-remote does when it
+  // re-authorizes mid-session); a person would reload the page, so retry a refused connection.
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      const response = await agent.request(landing);
+      await response.body?.cancel();
+      return response.status;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      log(`reload ${error instanceof Error ? error.message : String(error)}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
 }
 
 if (require.main === module) {

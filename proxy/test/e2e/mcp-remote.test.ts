@@ -196,4 +196,48 @@ describe('mcp-remote, as in the seed step 5, against the proxy and the test serv
       assert.equal(counters.grants.authorization_code?.ok, 1, 'still one upstream authorization');
     });
   });
+
+  test('upstream invalid_grant on refresh: mcp-remote signs in again once, mid-session, and goes on', async (t) => {
+    const remote = startMcpRemote();
+    await withDiagnostics(t, remote, async () => {
+      await remote.waitForLog('Local STDIO server running', 45_000);
+      await initialize(remote);
+      await callTool(remote, 'listItems');
+      assert.equal(browserRuns().length, 1);
+
+      // The upstream refuses the next refresh for good: the proxy must drop the grant.
+      await stack.control('/faults', {
+        method: 'POST',
+        body: {
+          target: 'token',
+          grant_type: 'refresh_token',
+          kind: 'oauth_error',
+          error: 'invalid_grant',
+          times: 1,
+        },
+      });
+      const expiry = (await lastUpstreamTokenAt()) + 2_000;
+      await waitFor(
+        'the upstream token to expire',
+        () => Date.now() > expiry + 100 || undefined,
+        3_000,
+      );
+      const failed = await remote.request(
+        'tools/call',
+        { name: 'listItems', arguments: {} },
+        STEP_MS,
+      );
+      assert.equal(failed.isError, true, 'the call whose refresh failed reports an error');
+      const { faults } = await stack.control<{ faults: Array<{ fired: number }> }>('/faults');
+      assert.equal(faults[0]?.fired, 1, 'the upstream refused one refresh');
+
+      // The next call meets a 401; mcp-remote opens the browser once more, then the call goes through.
+      assert.match(await callTool(remote, 'listItems'), /\[/);
+      assert.equal(browserRuns().length, 2, 'exactly one more authorization');
+      await callTool(remote, 'listUsers');
+      assert.equal(browserRuns().length, 2, 'no authorization loop');
+      const counters = await stack.control<Counters>('/counters');
+      assert.equal(counters.grants.authorization_code?.ok, 2, 'a second upstream authorization');
+    });
+  });
 });
