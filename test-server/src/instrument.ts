@@ -16,6 +16,7 @@ const BODY_LIMIT = 56 * 1024;
 export interface InstrumentOptions {
   recorder: Recorder;
   faults: FaultTable;
+  autoApprove: boolean;
   /** Remembers which client each issued access token belongs to (for control revoke). */
   onAccessTokenIssued: (tokenSha256: string, clientId: string) => void;
 }
@@ -161,6 +162,33 @@ export async function applyFault(
   }
 }
 
+/**
+ * Adjusts an authorization request's query in place before oidc-provider sees it; says whether
+ * it changed. A request naming no API scope gets the default ones (instead of a token that can
+ * call nothing), and with auto-approve `prompt=none` is dropped: no page is shown either way,
+ * so the request succeeds instead of failing with login_required.
+ */
+export function normalizeAuthorizationRequest(
+  params: URLSearchParams,
+  autoApprove: boolean,
+): boolean {
+  let changed = false;
+  const scope = params.get('scope') ?? '';
+  const apiScopes = DEFAULT_SCOPE.split(' ');
+  if (!scope.split(' ').some((s) => apiScopes.includes(s))) {
+    params.set('scope', [scope, DEFAULT_SCOPE].filter(Boolean).join(' '));
+    changed = true;
+  }
+  const prompts = (params.get('prompt') ?? '').split(' ').filter(Boolean);
+  if (autoApprove && prompts.includes('none')) {
+    const rest = prompts.filter((p) => p !== 'none');
+    if (rest.length > 0) params.set('prompt', rest.join(' '));
+    else params.delete('prompt');
+    changed = true;
+  }
+  return changed;
+}
+
 /** The middleware for every request that oidc-provider will handle. */
 export function instrumentProvider(options: InstrumentOptions) {
   const { recorder, faults } = options;
@@ -218,13 +246,11 @@ export function instrumentProvider(options: InstrumentOptions) {
       if (kind === 'authorize' && !isResume) {
         const query = req.query as Record<string, unknown>;
         if (typeof query.client_id === 'string') event.client_id = query.client_id;
-        const scope = typeof query.scope === 'string' ? query.scope : '';
-        const apiScopes = DEFAULT_SCOPE.split(' ');
-        if (req.method === 'GET' && !scope.split(' ').some((s) => apiScopes.includes(s))) {
-          // A request naming no API scope gets the default ones instead of an empty grant.
+        if (req.method === 'GET') {
           const url = new URL(req.originalUrl, 'http://placeholder');
-          url.searchParams.set('scope', [scope, DEFAULT_SCOPE].filter(Boolean).join(' '));
-          req.url = `${url.pathname}${url.search}`;
+          if (normalizeAuthorizationRequest(url.searchParams, options.autoApprove)) {
+            req.url = `${url.pathname}${url.search}`;
+          }
         }
       }
 

@@ -302,6 +302,7 @@ function buildApp(options: TestServerOptions, url: string): { handler: express.E
       instrumentProvider({
         recorder,
         faults,
+        autoApprove: options.autoApprove,
         onAccessTokenIssued: (hash, clientId) => tokenClients.set(hash, clientId),
       }),
     );

@@ -427,6 +427,19 @@ describe('oauth mode: --auto-approve', () => {
     assert.equal(jwtPayload(String(body.access_token)).sub, 'alice');
   });
 
+  test('prompt=none succeeds too: no page is shown anyway', async () => {
+    const { challenge } = pkcePair();
+    const step = await new Browser(server.url).navigate(
+      authorizeUrl(server, {
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+        prompt: 'none',
+      }),
+    );
+    assert.ok('redirect' in step);
+    assert.ok(step.redirect.searchParams.get('code'), step.redirect.href);
+  });
+
   test('an mcp-remote style request (openid scopes, resource, prompt=consent) gets API scopes', async () => {
     const tokens = await codeFlow(server, {
       scope: 'openid email profile',
