@@ -6,9 +6,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { assertConformant, runOnOurStack } from './our-stack';
 
-test('our proxy passes the metadata, PKCE, state, audience and DCR suites', async () => {
+test('our proxy passes the metadata, consent, PKCE, state, audience and DCR suites', async () => {
   const { stack, report } = await runOnOurStack([
     'proxy-metadata',
+    'proxy-consent',
     'proxy-pkce',
     'proxy-state',
     'proxy-audience',

@@ -7,6 +7,7 @@ import { asPkceChecks } from './as/pkce';
 import { asRefreshChecks } from './as/refresh';
 import { asStateChecks } from './as/state';
 import { proxyAudienceChecks } from './proxy/audience';
+import { proxyConsentChecks } from './proxy/consent';
 import { proxyDcrChecks } from './proxy/dcr';
 import { proxyExpiryChecks } from './proxy/expiry';
 import { proxyMetadataChecks } from './proxy/metadata';
@@ -25,6 +26,7 @@ export const asChecks: Check[] = [
 
 export const proxyChecks: Check[] = [
   ...proxyMetadataChecks,
+  ...proxyConsentChecks,
   ...proxyPkceChecks,
   ...proxyStateChecks,
   ...proxyExpiryChecks,

@@ -9,7 +9,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type ProxyFlaw = 'none' | 'no-single-flight' | 'forwards-client-token' | 'ignores-audience';
+export type ProxyFlaw =
+  | 'none'
+  | 'no-single-flight'
+  | 'forwards-client-token'
+  | 'ignores-audience'
+  | 'skips-consent';
 
 /** The upstream AS+API the fake proxy uses (our test server or the fake AS). */
 export interface FakeUpstream {
@@ -345,6 +350,30 @@ export async function startFakeProxy(options: FakeProxyOptions): Promise<FakePro
     return json(res, 400, { error: 'unsupported_grant_type' });
   };
 
+  /** After consent: a fresh state and PKCE pair, bound to the browser, and off to the upstream. */
+  const redirectUpstream = (
+    res: ServerResponse,
+    entry: { browser: string; query: URLSearchParams; workspace: string },
+    headers: Record<string, string> = {},
+  ) => {
+    const state = random();
+    const verifier = randomBytes(32).toString('base64url');
+    pending.set(state, { ...entry, verifier, expiresAt: Date.now() + 600_000 });
+    const url = new URL(up.authorizationEndpoint);
+    url.search = new URLSearchParams({
+      response_type: 'code',
+      client_id: up.clientId,
+      redirect_uri: `${base}/oauth/callback`,
+      state,
+      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+      code_challenge_method: 'S256',
+      scope: up.scope ?? 'items:read',
+      resource: new URL('/api', up.url).href,
+    }).toString();
+    res.writeHead(302, { location: url.href, ...headers });
+    res.end();
+  };
+
   const authorize = (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => {
     const client = clients.get(query.get('client_id') ?? '');
     const redirectUri = query.get('redirect_uri') ?? '';
@@ -369,13 +398,16 @@ export async function startFakeProxy(options: FakeProxyOptions): Promise<FakePro
       (flaw === 'ignores-audience' ? workspaces[0] : undefined);
     if (!workspace) return fail('invalid_target');
     const browser = cookie(req, 'fp_browser') ?? random();
+    const browserCookie = { 'set-cookie': `fp_browser=${browser}; Path=/; HttpOnly; SameSite=Lax` };
+    if (flaw === 'skips-consent')
+      return redirectUpstream(res, { browser, query, workspace }, browserCookie);
     const csrf = random();
     consents.set(csrf, { browser, query, workspace });
     html(
       res,
       200,
       `<h1>Allow ${escapeHtml(query.get('client_id') ?? '')}?</h1><p>Redirect: ${escapeHtml(redirectUri)}</p><form method="post" action="/consent"><input type="hidden" name="csrf" value="${csrf}"><button name="decision" value="approve">Approve</button><button name="decision" value="deny">Deny</button></form>`,
-      { 'set-cookie': `fp_browser=${browser}; Path=/; HttpOnly; SameSite=Lax` },
+      browserCookie,
     );
   };
 
@@ -385,29 +417,16 @@ export async function startFakeProxy(options: FakeProxyOptions): Promise<FakePro
     consents.delete(form.get('csrf') ?? '');
     if (!entry || entry.browser !== cookie(req, 'fp_browser'))
       return html(res, 403, '<h1>invalid CSRF token</h1>');
-    if (form.get('decision') !== 'approve') return html(res, 200, '<h1>denied</h1>');
-    const state = random();
-    const verifier = randomBytes(32).toString('base64url');
-    pending.set(state, {
-      browser: entry.browser,
-      verifier,
-      query: entry.query,
-      workspace: entry.workspace,
-      expiresAt: Date.now() + 600_000,
-    });
-    const url = new URL(up.authorizationEndpoint);
-    url.search = new URLSearchParams({
-      response_type: 'code',
-      client_id: up.clientId,
-      redirect_uri: `${base}/oauth/callback`,
-      state,
-      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-      code_challenge_method: 'S256',
-      scope: up.scope ?? 'items:read',
-      resource: new URL('/api', up.url).href,
-    }).toString();
-    res.writeHead(302, { location: url.href });
-    res.end();
+    if (form.get('decision') !== 'approve') {
+      const denied = new URL(entry.query.get('redirect_uri') ?? '');
+      denied.searchParams.set('error', 'access_denied');
+      if (entry.query.get('state') !== null)
+        denied.searchParams.set('state', entry.query.get('state') ?? '');
+      res.writeHead(302, { location: denied.href });
+      res.end();
+      return;
+    }
+    redirectUpstream(res, entry);
   };
 
   const callback = async (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => {
