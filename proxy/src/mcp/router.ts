@@ -1,20 +1,25 @@
 /**
- * The MCP endpoint: `POST /:workspaceId` speaks Streamable HTTP (MCP SDK 1.x) for one workspace,
+ * The MCP endpoint: `/:workspaceId` speaks Streamable HTTP (MCP SDK 1.x) for one workspace,
  * behind the Host/Origin guard and the workspace's authorization.
  *
- * Stateless by design: every POST gets its own McpServer and transport, closed with the response.
- * - Nothing is shared between clients, so no response can reach the wrong one (the SDK's
- *   cross-client leak came from one server/transport serving several clients).
- * - Each request is authorized on its own; there is no session id to steal or to bind to a grant.
- * - No session table to bound, expire or share between proxy instances; a restart or a second
- *   instance behind a load balancer loses nothing.
- * - The tools are served from the compiled per-workspace ToolSet and per-spec validators, so
- *   building a server per request is cheap.
- * The cost: no server-initiated messages. GET (the standalone SSE stream) and DELETE (session
- * end) answer 405, which the Streamable HTTP transport allows; clients carry on over POST.
+ * Sessions, as the transport specifies them: an initialize request creates a session with its own
+ * Server and transport and a random `Mcp-Session-Id`; later POSTs, the GET (SSE stream for server
+ * messages) and the DELETE (end) of that session go to that pair and no other.
+ * - Every request is authorized again, session or not. A session is bound to the workspace and
+ *   to the principal that created it (the OAuth grant, else a hash of the credential presented);
+ *   the id shown by anyone else, or on another workspace, is answered 404 like an unknown one.
+ * - Nothing is shared between sessions or requests, so no response can reach the wrong client
+ *   (the SDK's cross-client leak came from one server/transport serving several clients).
+ * - The table is bounded (size, per principal, idle time) and closed with the endpoint.
+ * A POST without a session id that is not an initialize request is served statelessly, by a
+ * Server and transport of its own, closed with the response: clients that never initialize (or
+ * drop the session id) still work. GET and DELETE without a session id answer 405.
  * @see https://modelcontextprotocol.io/specification/2025-11-25/basic/transports#streamable-http
  */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import express, { type NextFunction, type Request, type Response, Router } from 'express';
 import { buildUpstreamRequest } from '../openapi/request';
 import type { ToolSet, UpstreamCredentials, Workspace } from '../types';
@@ -22,7 +27,13 @@ import type { ExecuteOptions } from '../upstream/execute';
 import type { Authorize } from './access-key';
 import { ArgumentValidator } from './arguments';
 import { hostOriginGuard } from './request-guard';
-import { type BuildRequest, createToolServer, type McpLogger } from './tool-server';
+import { type McpSession, SessionTable, type SessionTableOptions } from './sessions';
+import {
+  type BuildRequest,
+  createToolServer,
+  type McpLogger,
+  type ToolServerContext,
+} from './tool-server';
 
 export interface McpRouterDeps {
   getWorkspace(id: string): Workspace | undefined;
@@ -42,20 +53,46 @@ export interface McpRouterDeps {
   execute?: ExecuteOptions;
   /** Reported as serverInfo.version. */
   version?: string;
+  /** Bounds of the session table (size, per principal, idle time) and its clock. */
+  sessions?: SessionTableOptions;
+}
+
+/** The MCP endpoint: the router to mount at `/mcp`, and what closes its sessions. */
+export interface McpEndpoint {
+  router: Router;
+  /** Live sessions. */
+  readonly sessionCount: number;
+  /** Ends every session (their SSE streams included); call before closing the HTTP server. */
+  close(): Promise<void>;
 }
 
 const WORKSPACE_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 /** Largest JSON-RPC request body accepted (tool arguments included). */
 const MAX_BODY = '4mb';
+const SESSION_HEADER = 'mcp-session-id';
 
 interface Authorized {
   workspace: Workspace;
   grant: { grantId?: string };
+  principal: string;
 }
 
-/** An express Router serving `/:workspaceId`; mount it at `/mcp`. */
+interface Session extends McpSession {
+  context: ToolServerContext;
+  transport: StreamableHTTPServerTransport;
+}
+
+/** An express Router serving `/:workspaceId`; mount it at `/mcp`. Prefer `createMcpEndpoint`. */
 export function createMcpRouter(deps: McpRouterDeps): Router {
+  return createMcpEndpoint(deps).router;
+}
+
+/** The MCP endpoint with its session table: mount `router` at `/mcp`, call `close()` on shutdown. */
+export function createMcpEndpoint(deps: McpRouterDeps): McpEndpoint {
   const validator = new ArgumentValidator();
+  const sessions = new SessionTable<Session>(deps.sessions, (session, why) => {
+    deps.logger.debug({ workspace: session.workspaceId, why }, 'MCP session ended');
+  });
   const router = Router();
   router.use(
     hostOriginGuard({ allowedHosts: deps.allowedHosts, allowedOrigins: deps.allowedOrigins }),
@@ -81,44 +118,52 @@ export function createMcpRouter(deps: McpRouterDeps): Router {
         return;
       }
       if (!grant) return;
-      if (req.method !== 'POST') {
+      res.locals.mcp = {
+        workspace,
+        grant,
+        principal: principalOf(req, grant),
+      } satisfies Authorized;
+      next();
+    },
+    function findSession(req: Request, res: Response, next: NextFunction) {
+      const { workspace, principal } = res.locals.mcp as Authorized;
+      const sessionId = req.headers[SESSION_HEADER];
+      if (typeof sessionId === 'string') {
+        const session = sessions.use(sessionId, workspace.id, principal);
+        if (!session) {
+          if (sessions.has(sessionId)) {
+            deps.logger.warn(
+              { workspace: workspace.id },
+              'MCP session id presented by another principal or on another workspace',
+            );
+          }
+          rpcError(res, 404, -32001, 'Session not found');
+          return;
+        }
+        session.context.workspace = workspace;
+        res.locals.session = session;
+      } else if (req.method !== 'POST') {
         res.set('Allow', 'POST');
-        rpcError(res, 405, -32000, 'Method not allowed: this endpoint is stateless, use POST');
+        rpcError(res, 405, -32000, `Method not allowed: ${req.method} needs an Mcp-Session-Id`);
         return;
       }
-      res.locals.mcp = { workspace, grant } satisfies Authorized;
       next();
     },
     // Parsed only once authorized; req.body stays unset for non-JSON, which the transport answers 415.
     jsonBody,
     async function serveMcp(req: Request, res: Response) {
-      const { workspace, grant } = res.locals.mcp as Authorized;
-      const server = createToolServer({
-        workspace,
-        toolSet: () => deps.getToolSet(workspace),
-        credentials: () => deps.credentialsFor(workspace),
-        grantId: grant.grantId,
-        validator,
-        buildRequest: deps.buildRequest ?? buildUpstreamRequest,
-        execute: deps.execute,
-        logger: deps.logger,
-        serverVersion: deps.version ?? '0.1.0',
-      });
-      const transport = new StreamableHTTPServerTransport({
-        sessionIdGenerator: undefined,
-        enableJsonResponse: true,
-      });
-      // A client gone before its answer: closing the server aborts the handlers' signals, which
-      // cancels the upstream call. After a complete answer nothing is left running, and the pair
-      // is simply dropped (closing it would only build a "Connection closed" error per request).
-      res.on('close', () => {
-        if (!res.writableFinished) void server.close();
-      });
+      const authorized = res.locals.mcp as Authorized;
+      const existing = res.locals.session as Session | undefined;
       try {
-        await server.connect(transport);
-        await transport.handleRequest(req, res, req.body);
+        if (existing) {
+          await existing.transport.handleRequest(req, res, req.body);
+        } else if (isInitialize(req.body)) {
+          await startSession(req, res, authorized);
+        } else {
+          await serveStateless(req, res, authorized);
+        }
       } catch (error) {
-        internalError(res, error, workspace.id);
+        internalError(res, error, authorized.workspace.id);
       }
     },
   );
@@ -135,13 +180,112 @@ export function createMcpRouter(deps: McpRouterDeps): Router {
     else internalError(res, error);
   });
 
+  function contextFor({ workspace, grant }: Authorized): ToolServerContext {
+    const context: ToolServerContext = {
+      workspace,
+      toolSet: () => deps.getToolSet(context.workspace),
+      credentials: () => deps.credentialsFor(context.workspace),
+      grantId: grant.grantId,
+      validator,
+      buildRequest: deps.buildRequest ?? buildUpstreamRequest,
+      execute: deps.execute,
+      logger: deps.logger,
+      serverVersion: deps.version ?? '0.1.0',
+    };
+    return context;
+  }
+
+  /** The session exists once the transport has accepted the initialize request and named it. */
+  async function startSession(req: Request, res: Response, authorized: Authorized) {
+    const context = contextFor(authorized);
+    const server = createToolServer(context);
+    let session: Session | undefined;
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: newSessionId,
+      enableJsonResponse: true,
+      onsessioninitialized(id) {
+        session = {
+          id,
+          workspaceId: authorized.workspace.id,
+          principal: authorized.principal,
+          context,
+          transport,
+          close: () => closeQuietly(server, authorized.workspace.id),
+        };
+        sessions.add(session);
+      },
+    });
+    // DELETE, eviction, expiry and close() all end in the transport's onclose.
+    transport.onclose = () => {
+      if (session) sessions.remove(session.id);
+    };
+    await server.connect(transport);
+    await transport.handleRequest(req, res, req.body);
+    if (!session) await closeQuietly(server, authorized.workspace.id);
+  }
+
+  async function serveStateless(req: Request, res: Response, authorized: Authorized) {
+    const server = createToolServer(contextFor(authorized));
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+      enableJsonResponse: true,
+    });
+    // A client gone before its answer: closing the server aborts the handlers' signals, which
+    // cancels the upstream call. After a complete answer nothing is left running, and the pair
+    // is simply dropped (closing it would only build a "Connection closed" error per request).
+    res.on('close', () => {
+      if (!res.writableFinished) void closeQuietly(server, authorized.workspace.id);
+    });
+    await server.connect(transport);
+    await transport.handleRequest(req, res, req.body);
+  }
+
+  async function closeQuietly(server: Server, workspace: string): Promise<void> {
+    try {
+      await server.close();
+    } catch (error) {
+      deps.logger.warn({ workspace, err: error }, 'closing an MCP server failed');
+    }
+  }
+
   /** The reason goes to the log; the client learns only that the proxy failed. */
   function internalError(res: Response, error: unknown, workspace?: string): void {
     deps.logger.error({ workspace, err: error }, 'MCP request failed');
     if (!res.headersSent) rpcError(res, 500, -32603, 'Internal error');
   }
 
-  return router;
+  return {
+    router,
+    get sessionCount() {
+      return sessions.size;
+    },
+    close: () => sessions.closeAll(),
+  };
+}
+
+/** 128 random bits, URL-safe: visible ASCII as the transport spec requires. */
+function newSessionId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+/**
+ * Who a session belongs to: the OAuth grant behind the token, else the credential presented
+ * (hashed: the table never holds a key), so that only its holder can use the session.
+ */
+function principalOf(req: Request, grant: { grantId?: string }): string {
+  if (grant.grantId !== undefined) return `grant:${grant.grantId}`;
+  const credential = req.headers.authorization ?? '';
+  return `credential:${createHash('sha256').update(credential).digest('base64url')}`;
+}
+
+/** A cheap look at the method first: most requests are not initialize. */
+function isInitialize(body: unknown): boolean {
+  return (
+    typeof body === 'object' &&
+    body !== null &&
+    (body as { method?: unknown }).method === 'initialize' &&
+    isInitializeRequest(body)
+  );
 }
 
 function rpcError(res: Response, status: number, code: number, message: string): void {

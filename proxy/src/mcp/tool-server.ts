@@ -42,6 +42,7 @@ export interface McpLogger {
 }
 
 export interface ToolServerContext {
+  /** Read on each request: a session's context gets the workspace as it is now. */
   workspace: Workspace;
   /** The workspace's compiled tools, loaded only when tools/list or tools/call needs them. */
   toolSet: () => Promise<ToolSet>;
@@ -91,7 +92,7 @@ export function createToolServer(context: ToolServerContext): Server {
   server.setRequestHandler(ListToolsRequestSchema, async () => {
     const toolSet = await loadToolSet(context);
     return {
-      tools: toolSet.tools.filter((t) => isEnabled(workspace.tools, t.name)).map(toMcpTool),
+      tools: toolSet.tools.filter((t) => isEnabled(context.workspace.tools, t.name)).map(toMcpTool),
     };
   });
 
@@ -102,7 +103,7 @@ export function createToolServer(context: ToolServerContext): Server {
       if (error instanceof McpError) throw error;
       // The reason stays in the log; the client learns only that the proxy failed.
       context.logger.error(
-        { workspace: workspace.id, tool: request.params.name, err: error },
+        { workspace: context.workspace.id, tool: request.params.name, err: error },
         'tool call failed inside the proxy',
       );
       throw new McpError(ErrorCode.InternalError, 'Internal error');

@@ -11,7 +11,7 @@ import { Agent, type Dispatcher } from 'undici';
 import { startTestServer } from '../../../test-server/src/server';
 import { accessKeyAuthorizer } from '../../src/mcp/access-key';
 import { defaultAllowedHosts } from '../../src/mcp/request-guard';
-import { createMcpRouter, type McpRouterDeps } from '../../src/mcp/router';
+import { createMcpEndpoint, type McpEndpoint, type McpRouterDeps } from '../../src/mcp/router';
 import type { McpLogger } from '../../src/mcp/tool-server';
 import { generateTools } from '../../src/openapi/generate';
 import { loadSpec } from '../../src/openapi/load';
@@ -96,6 +96,7 @@ export interface RunningProxy {
   logger: ReturnType<typeof memoryLogger>;
   /** Headers of every upstream request, as the proxy sent them. */
   sent: Array<Record<string, string>>;
+  endpoint: McpEndpoint;
   close(): Promise<void>;
 }
 
@@ -112,29 +113,30 @@ export async function startProxy(
   const logger = memoryLogger();
   const recorder = recordingDispatcher();
   const byId = new Map(workspaces.map((w) => [w.id, w]));
-  app.use(
-    '/mcp',
-    createMcpRouter({
-      getWorkspace: (id) => byId.get(id),
-      getToolSet: async () => toolSet,
-      credentialsFor: (ws) => staticCredentials(ws.auth),
-      authorize: accessKeyAuthorizer(),
-      allowedHosts: defaultAllowedHosts(port),
-      logger,
-      ...overrides,
-      execute: { dispatcher: recorder.dispatcher, ...overrides.execute },
-    }),
-  );
+  const endpoint = createMcpEndpoint({
+    getWorkspace: (id) => byId.get(id),
+    getToolSet: async () => toolSet,
+    credentialsFor: (ws) => staticCredentials(ws.auth),
+    authorize: accessKeyAuthorizer(),
+    allowedHosts: defaultAllowedHosts(port),
+    logger,
+    ...overrides,
+    execute: { dispatcher: recorder.dispatcher, ...overrides.execute },
+  });
+  app.use('/mcp', endpoint.router);
   return {
     url: `http://127.0.0.1:${port}`,
     port,
     logger,
     sent: recorder.sent,
-    close: () =>
-      new Promise<void>((resolve) => {
+    endpoint,
+    close: async () => {
+      await endpoint.close();
+      await new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
-      }),
+      });
+    },
   };
 }
 
