@@ -38,6 +38,8 @@ export type OAuthFactory = (context: {
   store: ProxyStore;
   publicUrl: string;
   logger: Logger;
+  /** The same address policy as spec fetching (private networks allowed or not). */
+  fetchLimits: FetchLimits;
 }) => OAuthIntegration;
 
 export interface ProxyOptions {
@@ -88,8 +90,8 @@ export interface RunningProxy {
 }
 
 /** The default OAuth integration: proxy/src/oauth over the proxy's store. */
-export const defaultOAuth: OAuthFactory = ({ store, publicUrl, logger }) =>
-  createOAuthModule({ store, publicUrl, logger });
+export const defaultOAuth: OAuthFactory = ({ store, publicUrl, logger, fetchLimits }) =>
+  createOAuthModule({ store, publicUrl, logger, fetchLimits });
 
 /** Starts the proxy: opens the store, applies the config, mounts every router, listens. */
 export async function startProxy(options: ProxyOptions = {}): Promise<RunningProxy> {
@@ -155,7 +157,8 @@ export async function startProxy(options: ProxyOptions = {}): Promise<RunningPro
 
     const oauthFactory = options.oauth === undefined ? defaultOAuth : options.oauth;
     // ---- OAuth seam: oauth2 workspaces are authorized and credentialed by the OAuth module. ----
-    oauth = oauthFactory === false ? undefined : oauthFactory({ store, publicUrl, logger });
+    oauth =
+      oauthFactory === false ? undefined : oauthFactory({ store, publicUrl, logger, fetchLimits });
     const accessKey = accessKeyAuthorizer();
     const authorize: Authorize = (req, res, ws) => {
       if (ws.auth.type !== 'oauth2') return accessKey(req, res, ws);
