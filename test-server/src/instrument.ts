@@ -228,6 +228,10 @@ export function instrumentProvider(options: InstrumentOptions) {
       }
       const error = jsonField(text, 'error');
       if (error) event.error = error;
+      if (kind === 'register' && !event.client_id) {
+        const clientId = jsonField(text, 'client_id');
+        if (clientId) event.client_id = clientId;
+      }
       if (kind === 'token' && res.statusCode === 200 && !event.fault_id) {
         const accessToken = jsonField(text, 'access_token');
         if (accessToken && event.client_id) {
