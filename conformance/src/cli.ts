@@ -3,6 +3,7 @@
  * every mistake reported as a UsageError (exit status 2) naming the flag.
  */
 import { parseArgs } from 'node:util';
+import { shellQuote } from './property';
 import { allChecks, suiteNames } from './suites/index';
 import type { AsTarget } from './types';
 
@@ -226,24 +227,32 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
 
 /** The part of a command line that reaches the same targets again, secrets as env references. */
 export function replayPrefix(config: CliConfig): string {
-  const parts = ['npm run conformance --'];
+  const parts: string[] = [];
+  const flag = (name: string, value: string) => parts.push(name, shellQuote(value));
   if (config.selfContained) parts.push('--self-contained');
-  for (const url of config.proxy) parts.push('--proxy', url);
-  if (config.upstream)
-    parts.push('--upstream', config.upstream, '--control-token', '"$CONFORMANCE_CONTROL_TOKEN"');
-  if (config.as && !config.selfContained) {
-    parts.push(
-      '--as',
-      config.as.issuer,
-      '--client-id',
-      config.as.clientId,
-      '--redirect-uri',
-      config.as.redirectUri,
-    );
-    if (config.as.clientSecret) parts.push('--client-secret', '"$CONFORMANCE_CLIENT_SECRET"');
-    if (config.as.scope !== undefined) parts.push('--scope', `'${config.as.scope}'`);
-    if (config.as.resource) parts.push('--resource', config.as.resource);
+  for (const url of config.proxy) flag('--proxy', url);
+  if (config.upstream) {
+    flag('--upstream', config.upstream);
+    parts.push('--control-token', '"$CONFORMANCE_CONTROL_TOKEN"');
   }
-  if (config.tool !== 'listItems') parts.push('--tool', config.tool);
-  return parts.join(' ');
+  const as = config.as;
+  if (as) {
+    flag('--as', as.issuer);
+    flag('--client-id', as.clientId);
+    flag('--redirect-uri', as.redirectUri);
+    if (as.clientSecret) parts.push('--client-secret', '"$CONFORMANCE_CLIENT_SECRET"');
+    const auth = { client_secret_basic: 'basic', client_secret_post: 'post', none: 'none' }[
+      as.clientAuth
+    ];
+    if (auth !== (as.clientSecret ? 'basic' : 'none')) flag('--client-auth', auth);
+    if (as.scope !== undefined) flag('--scope', as.scope);
+    if (as.resource) flag('--resource', as.resource);
+    if (as.username && as.username !== 'alice') flag('--username', as.username);
+    if (as.password && as.password !== 'alice-pass')
+      parts.push('--password', '"$CONFORMANCE_PASSWORD"');
+  }
+  if (config.tool !== 'listItems') flag('--tool', config.tool);
+  if (config.stateTtl !== undefined) flag('--proxy-state-ttl', String(config.stateTtl));
+  if (config.refreshGrace !== undefined) flag('--refresh-grace', String(config.refreshGrace));
+  return ['npm run conformance --', ...parts].join(' ');
 }

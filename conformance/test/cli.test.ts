@@ -9,7 +9,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { parseCli, UsageError } from '../src/cli';
+import { parseCli, replayPrefix, UsageError } from '../src/cli';
 import type { RunReport } from '../src/types';
 import { type FakeAs, startFakeAs } from './fakes/fake-as';
 
@@ -73,6 +73,37 @@ describe('parseCli', () => {
     assert.equal(config.as?.clientSecret, 's3cret');
     assert.equal(config.as?.clientAuth, 'client_secret_basic');
     assert.equal(config.controlToken, 'ct');
+  });
+
+  test('the replay prefix reaches the same targets and never holds a secret', () => {
+    const argv = [
+      '--as',
+      'http://127.0.0.1:1/realm x',
+      '--client-id',
+      "it's",
+      '--client-secret',
+      'S3CRET',
+      '--client-auth',
+      'post',
+      '--password',
+      'PW',
+      '--username',
+      'bob',
+      '--upstream',
+      'http://127.0.0.1:2',
+      '--control-token',
+      'CT',
+      '--proxy',
+      'http://127.0.0.1:3/mcp/a',
+      '--refresh-grace',
+      '10',
+    ];
+    const prefix = replayPrefix(parseCli(argv, {}));
+    for (const secret of ['S3CRET', 'PW', 'CT']) assert.ok(!prefix.includes(secret), secret);
+    assert.equal(
+      prefix,
+      `npm run conformance -- --proxy http://127.0.0.1:3/mcp/a --upstream http://127.0.0.1:2 --control-token "$CONFORMANCE_CONTROL_TOKEN" --as 'http://127.0.0.1:1/realm x' --client-id 'it'\\''s' --redirect-uri http://localhost:8080/oauth/callback --client-secret "$CONFORMANCE_CLIENT_SECRET" --client-auth post --username bob --password "$CONFORMANCE_PASSWORD" --refresh-grace 10`,
+    );
   });
 
   const mistakes: Array<[string[], RegExp]> = [
