@@ -65,14 +65,13 @@ if (require.main === module) {
     process.exit(2);
   }
   log(`open ${url}`);
-  browse(url).then(
-    (status) => {
-      log(`done ${status}`);
-      process.exit(status < 400 ? 0 : 1);
-    },
-    (error: unknown) => {
-      log(`error ${error instanceof Error ? error.message : String(error)}`.replace(/\n/g, ' '));
-      process.exit(1);
-    },
-  );
+  browse(url)
+    .then(
+      (status) => log(`done ${status}`),
+      (error: unknown) =>
+        log(`error ${error instanceof Error ? error.message : String(error)}`.replace(/\n/g, ' ')),
+    )
+    // Exit 0 either way, as a browser does whatever the page says: a failing exit would make
+    // xdg-open run BROWSER a second time. Exit now rather than wait for idle keep-alive sockets.
+    .finally(() => process.exit(0));
 }
