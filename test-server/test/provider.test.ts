@@ -132,13 +132,14 @@ describe('oauth mode: client_credentials and client authentication', () => {
       { id: 'test-client-id', secret: 'wrong' },
       { id: 'no-such-client', secret: server.clientSecret },
     ]) {
-      const { status, body } = await tokenRequest(
+      const { status, body, headers } = await tokenRequest(
         server,
         { grant_type: 'client_credentials' },
         auth,
       );
       assert.equal(status, 401, auth.id);
       assert.equal(body.error, 'invalid_client');
+      assert.match(headers.get('www-authenticate') ?? '', /^Basic /, 'RFC 6749 §5.2');
     }
     const post = await fetch(`${server.url}/auth/token`, {
       method: 'POST',

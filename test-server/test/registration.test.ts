@@ -173,6 +173,17 @@ describe('dcr mode: open registration', () => {
     assert.equal(fragment.status, 400);
   });
 
+  test('registrations are counted and logged with the new client_id', async () => {
+    const { body } = await register(server, { redirect_uris: ['https://app.example/logged'] });
+    const res = await fetch(`${server.url}/__control/events`, {
+      headers: { authorization: `Bearer ${server.controlToken}` },
+    });
+    const { events } = (await res.json()) as { events: Array<Record<string, unknown>> };
+    const logged = events.filter((e) => e.kind === 'register' && e.client_id === body.client_id);
+    assert.equal(logged.length, 1);
+    assert.equal(logged[0]?.status, 201);
+  });
+
   test('the pre-registered client is there too', async () => {
     const cc = await tokenRequest(server, { grant_type: 'client_credentials' });
     assert.equal(cc.status, 200);
