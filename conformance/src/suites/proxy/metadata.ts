@@ -1,8 +1,9 @@
 /** proxy-metadata: the 401 challenge, RFC 9728 protected-resource metadata, RFC 8414 metadata. */
 import fc from 'fast-check';
 import { expect } from '../../errors';
+import { describeOutcome } from '../../oauth/client';
 import { stringArrayProp, stringProp } from '../../oauth/json';
-import { discoverProxy, probe, proxyUrls } from '../../proxy/client';
+import { discoverProxy, probe, proxyClient, proxyUrls } from '../../proxy/client';
 import type { Check } from '../../types';
 import { MCP_AUTH, RFC } from '../links';
 
@@ -141,6 +142,25 @@ export const proxyMetadataChecks: Check[] = [
       expect(
         challenge.params.resource_metadata,
         `WWW-Authenticate ${JSON.stringify(challenge.header)} lacks resource_metadata`,
+      );
+    },
+  },
+  {
+    id: 'proxy-metadata-iss-response',
+    title: "The proxy's authorization responses carry iss equal to its issuer",
+    clause: 'RFC 9207 §2',
+    link: RFC(9207, '2'),
+    level: 'SHOULD',
+    suite,
+    needs: ['proxy'],
+    async run(ctx) {
+      const client = await proxyClient(ctx);
+      const { outcome } = await client.authorize({}, ctx.signal);
+      expect(outcome.kind === 'code', `authorization failed: ${describeOutcome(outcome)}`);
+      const iss = outcome.params.get('iss');
+      expect(
+        iss === client.discovery.issuer,
+        `iss is ${JSON.stringify(iss)}, expected ${client.discovery.issuer}`,
       );
     },
   },
