@@ -201,6 +201,12 @@ describe('headless Chromium through the real login and consent pages', () => {
 
     person = await browser.newContext({ viewport: { width: 900, height: 700 } });
     const page = await person.newPage();
+    const proxyCallbacks: string[] = [];
+    page.on('request', (request) => {
+      if (request.url().startsWith(`${stack.proxy.url}/oauth/callback`)) {
+        proxyCallbacks.push(request.url());
+      }
+    });
     page.setDefaultTimeout(STEP_MS);
 
     // 1. The proxy's consent page.
@@ -242,6 +248,14 @@ describe('headless Chromium through the real login and consent pages', () => {
     assert.equal(query.get('error'), null);
     const code = query.get('code');
     assert.ok(code, 'the callback carries the proxy authorization code');
+
+    // 5. The upstream's redirect to the proxy opened again (reload, history): an error page.
+    assert.equal(proxyCallbacks.length, 1, 'the upstream sent the browser to /oauth/callback');
+    const replay = await page.goto(proxyCallbacks[0] ?? '');
+    assert.equal(replay?.status(), 400);
+    await page.getByRole('heading', { name: 'Authorization failed' }).waitFor();
+    await shoot(page, 'chromium-7-replayed-callback.png');
+    assert.equal(callback.calls.length, 1, 'the client was not called back again');
     await page.close();
 
     const transport = new StreamableHTTPClientTransport(new URL(stack.mcpUrl), {
