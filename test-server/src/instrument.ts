@@ -10,6 +10,9 @@ import { DEFAULT_SCOPE } from './provider';
 import type { EventKind, Recorder, ServerEvent } from './recorder';
 import { sha256Hex } from './tokens';
 
+/** How many redeemed refresh tokens are remembered to flag a reuse. */
+const MAX_REDEEMED = 100_000;
+
 /** Larger token request bodies are refused, as oidc-provider itself does. */
 const BODY_LIMIT = 56 * 1024;
 
@@ -237,7 +240,13 @@ export function instrumentProvider(options: InstrumentOptions) {
         if (accessToken && event.client_id) {
           options.onAccessTokenIssued(sha256Hex(accessToken), event.client_id);
         }
-        if (event.refresh_token_sha256) redeemed.add(event.refresh_token_sha256);
+        if (event.refresh_token_sha256) {
+          redeemed.add(event.refresh_token_sha256);
+          if (redeemed.size > MAX_REDEEMED) {
+            const oldest = redeemed.values().next().value;
+            if (oldest !== undefined) redeemed.delete(oldest);
+          }
+        }
       }
       recorder.record(event);
     });

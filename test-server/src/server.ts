@@ -27,6 +27,9 @@ import { createTokenVerifier } from './tokens';
 
 export type { TestServerOptions } from './options';
 
+/** How many issued access tokens the control API's revoke can still reach. */
+const MAX_TRACKED_TOKENS = 100_000;
+
 export interface RunningTestServer {
   mode: Mode;
   /** http://localhost:<port> */
@@ -303,7 +306,14 @@ function buildApp(options: TestServerOptions, url: string): { handler: express.E
         recorder,
         faults,
         autoApprove: options.autoApprove,
-        onAccessTokenIssued: (hash, clientId) => tokenClients.set(hash, clientId),
+        onAccessTokenIssued: (hash, clientId) => {
+          tokenClients.set(hash, clientId);
+          // Bounded memory for long runs: forget the oldest issued tokens first.
+          if (tokenClients.size > MAX_TRACKED_TOKENS) {
+            const oldest = tokenClients.keys().next().value;
+            if (oldest !== undefined) tokenClients.delete(oldest);
+          }
+        },
       }),
     );
     app.use(provider.callback());

@@ -24,6 +24,7 @@ const CLIENT_BOUND_MODELS = new Set([
 export class MemoryStore {
   readonly #records = new Map<string, StoredRecord>();
   readonly #now: () => number;
+  #writes = 0;
 
   constructor(now: () => number = Date.now) {
     this.#now = now;
@@ -65,6 +66,15 @@ export class MemoryStore {
   put(model: string, id: string, payload: AdapterPayload, expiresIn: number): void {
     const expiresAt = expiresIn ? this.#now() + expiresIn * 1000 : undefined;
     this.#records.set(`${model}:${id}`, { model, payload, expiresAt });
+    // Records nobody reads again would otherwise stay forever: sweep now and then.
+    this.#writes += 1;
+    if (this.#writes % 1000 === 0) this.sweep();
+  }
+
+  /** Drops expired records; returns how many went. */
+  sweep(): number {
+    const now = this.#now();
+    return this.deleteWhere((r) => r.expiresAt !== undefined && r.expiresAt <= now);
   }
 
   get(model: string, id: string): AdapterPayload | undefined {

@@ -22,3 +22,15 @@ test('records expire, are consumed, and are revoked per grant and per client', a
   now = 10_000;
   assert.equal(await tokens.find('a3'), undefined, 'expired');
 });
+
+test('sweep drops expired records nobody asked for again', async () => {
+  let now = 0;
+  const store = new MemoryStore(() => now);
+  const Adapter = store.adapterFor();
+  const sessions = new Adapter('Session');
+  await sessions.upsert('s1', {}, 1);
+  await sessions.upsert('s2', {}, 100);
+  now = 5_000;
+  assert.equal(store.sweep(), 1);
+  assert.ok(await sessions.find('s2'));
+});
