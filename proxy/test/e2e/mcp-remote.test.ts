@@ -131,7 +131,17 @@ describe('mcp-remote, as in the seed step 5, against the proxy and the test serv
       await remote.waitForLog('Local STDIO server running', 45_000);
       assert.match(remote.stderr, /Please authorize this client by visiting:/);
       assert.equal(browserRuns().length, 1, 'the authorization URL went to BROWSER once');
-      const pages = browserLines();
+      // The agent logs its last line after mcp-remote's callback answered: wait for it.
+      const pages = await waitFor(
+        'the browser agent to finish',
+        () => {
+          const lines = browserLines();
+          return lines.some((l) => l.startsWith('done ') || l.startsWith('error '))
+            ? lines
+            : undefined;
+        },
+        5_000,
+      );
       assert.ok(pages.includes('page 200 Authorize MCP CLI Proxy'), 'the proxy consent page');
       assert.ok(pages.includes('page 200 Sign in'), "the test server's login page");
       assert.ok(pages.includes('page 200 Authorize access'), "the test server's consent page");
