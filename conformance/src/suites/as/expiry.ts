@@ -2,9 +2,9 @@
 import { ControlClient } from '../../control';
 import { SkipCheck } from '../../errors';
 import { discoverAs } from '../../oauth/discovery';
+import { sleep } from '../../time';
 import type { Check } from '../../types';
 import { OAUTH21 } from '../links';
-import { sleep } from '../proxy/common';
 import { asTarget, connect, expectOAuthError, expectTokens } from './common';
 
 export const asExpiryChecks: Check[] = [

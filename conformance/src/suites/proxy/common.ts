@@ -14,17 +14,6 @@ export function control(ctx: CheckContext): ControlClient {
   return new ControlClient(upstream(ctx));
 }
 
-/** Waits `ms`, or rejects when the check is aborted (timeout). */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      reject(new Error('aborted'));
-    });
-  });
-}
-
 /**
  * Runs `work` with the upstream's access-token TTL set to `seconds`, restoring the previous TTL
  * afterwards so later checks see the upstream as they found it.

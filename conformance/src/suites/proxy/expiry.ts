@@ -6,9 +6,10 @@ import fc from 'fast-check';
 import { expect, SkipCheck } from '../../errors';
 import { describeMcp } from '../../mcp/client';
 import { probe, proxyClient } from '../../proxy/client';
+import { sleep } from '../../time';
 import type { Check } from '../../types';
 import { MCP_AUTH, RFC } from '../links';
-import { sleep, withAccessTokenTtl } from './common';
+import { withAccessTokenTtl } from './common';
 
 const suite = 'proxy-expiry';
 /** The longest the own-token check waits for a proxy token to expire. */

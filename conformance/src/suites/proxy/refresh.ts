@@ -9,9 +9,10 @@ import { expect } from '../../errors';
 import { describeMcp } from '../../mcp/client';
 import { stringProp } from '../../oauth/json';
 import { proxyClient, tokensFrom } from '../../proxy/client';
+import { sleep } from '../../time';
 import type { Check } from '../../types';
 import { OAUTH21, RFC } from '../links';
-import { control, sleep, withAccessTokenTtl } from './common';
+import { control, withAccessTokenTtl } from './common';
 
 const suite = 'proxy-refresh';
 

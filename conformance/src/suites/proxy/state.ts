@@ -8,10 +8,11 @@ import { grantDelta } from '../../control';
 import { expect, SkipCheck } from '../../errors';
 import { type AuthorizationOutcome, describeOutcome } from '../../oauth/client';
 import { ProxyClient, proxyClient } from '../../proxy/client';
+import { sleep } from '../../time';
 import type { Check, CheckContext } from '../../types';
 import { stateArbitrary } from '../as/state';
 import { MCP_SECURITY, RFC } from '../links';
-import { control, fail, sleep } from './common';
+import { control, fail } from './common';
 
 const suite = 'proxy-state';
 
