@@ -49,12 +49,21 @@ async function main(): Promise<void> {
   const proxyPort = portFlag('proxy-port', values['proxy-port'], 8080);
   const proxyUrl = `http://localhost:${proxyPort}`;
 
+  // Handlers first: a Ctrl+C while either part is still starting closes what has started.
+  const closers: Array<() => Promise<void>> = [];
+  const stop = () => {
+    Promise.allSettled(closers.map((close) => close())).then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+
   const testServer = await startTestServer({
     mode: 'oauth',
     port: testServerPort,
     autoApprove: values['auto-approve'] === true,
     redirectUris: [`${proxyUrl}/oauth/callback`],
   });
+  closers.push(() => testServer.close());
   console.log(banner(testServer));
 
   const proxy = await startProxy({
@@ -68,6 +77,7 @@ async function main(): Promise<void> {
     },
     handleSignals: false,
   });
+  closers.push(() => proxy.close());
 
   const mcpUrl = `${proxy.url}/mcp/test-oauth`;
   const snippet = {
@@ -81,12 +91,6 @@ async function main(): Promise<void> {
   console.log('\nClaude Desktop (claude_desktop_config.json):');
   console.log(JSON.stringify(snippet, null, 2));
   console.log(`\nOr from a terminal: npx -y mcp-remote ${mcpUrl}\n`);
-
-  const stop = () => {
-    Promise.allSettled([proxy.close(), testServer.close()]).then(() => process.exit(0));
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
 }
 
 function parse() {
