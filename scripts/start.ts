@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { createLogger } from '../proxy/src/log';
 import { startProxy } from '../proxy/src/server';
 import { banner } from '../test-server/src/cli';
 import { startTestServer } from '../test-server/src/server';
@@ -76,6 +77,8 @@ async function main(): Promise<void> {
       TEST_CLIENT_SECRET: testServer.clientSecret,
     },
     handleSignals: false,
+    // The banner and snippet are the output here; the proxy speaks up only for problems.
+    logger: createLogger({ level: 'warn' }),
   });
   closers.push(() => proxy.close());
 
