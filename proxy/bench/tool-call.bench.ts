@@ -1,6 +1,9 @@
 /**
- * Tool-call overhead: `tools/call listItems` through the proxy (one stateless JSON-RPC POST per
- * call) against a direct `GET /api/items` on the test server, same run, at concurrency 1 and 32.
+ * Tool-call overhead: `tools/call listItems` through the proxy against a direct `GET /api/items` on
+ * the test server, same run, at concurrency 1 and 32. Two ways of calling: stateless (one POST
+ * without a session, the proxy builds a server and transport for it) and over MCP sessions (as the
+ * SDK client does: one initialize per session, then calls carrying Mcp-Session-Id; as many
+ * sessions as connections, used round robin). Every call has its own JSON-RPC id.
  * Upstream and proxy run in their own processes; autocannon drives both from this one.
  * Reports the throughput ratio (aim ≥ 0.5) and the added p50/p99 latency (aim: p50 < 1 ms).
  * Latencies come from autocannon's per-response timings (sub-millisecond), not its histogram,
@@ -12,6 +15,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
+import { Agent, fetch } from 'undici';
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 5);
 const WARMUP_S = 1;
@@ -23,6 +27,8 @@ interface Target {
   method: 'GET' | 'POST';
   headers: Record<string, string>;
   body?: string;
+  /** Session ids to spread the calls over (MCP sessions); none = stateless. */
+  sessions?: string[];
 }
 
 interface Measured {
@@ -63,6 +69,62 @@ function startChild(
   });
 }
 
+let rpcId = 0;
+
+/** Gives each call its own JSON-RPC id and, over sessions, the next session id in turn. */
+function numbered(target: Target) {
+  const body = JSON.parse(target.body ?? '{}') as { id?: number };
+  const sessions = target.sessions ?? [];
+  return (request: autocannon.Request): autocannon.Request => {
+    rpcId++;
+    const sessionId = sessions[rpcId % sessions.length];
+    return {
+      ...request,
+      body: JSON.stringify({ ...body, id: rpcId }),
+      headers:
+        sessionId === undefined
+          ? { ...target.headers }
+          : { ...target.headers, 'mcp-session-id': sessionId },
+    };
+  };
+}
+
+/** Opens `count` MCP sessions (initialize, then notifications/initialized) on a proxied target. */
+async function openSessions(target: Target, count: number): Promise<Target> {
+  const sessions: string[] = [];
+  const dispatcher = new Agent();
+  for (let i = 0; i < count; i++) {
+    const init = await fetch(target.url, {
+      dispatcher,
+      method: 'POST',
+      headers: target.headers,
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 0,
+        method: 'initialize',
+        params: {
+          protocolVersion: '2025-11-25',
+          capabilities: {},
+          clientInfo: { name: 'bench', version: '1' },
+        },
+      }),
+    });
+    const sessionId = init.headers.get('mcp-session-id');
+    await init.body?.cancel();
+    if (init.status !== 200 || !sessionId) throw new Error(`initialize failed: ${init.status}`);
+    const ack = await fetch(target.url, {
+      dispatcher,
+      method: 'POST',
+      headers: { ...target.headers, 'mcp-session-id': sessionId },
+      body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+    });
+    if (ack.status !== 202) throw new Error(`notifications/initialized failed: ${ack.status}`);
+    sessions.push(sessionId);
+  }
+  await dispatcher.close();
+  return { ...target, sessions };
+}
+
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
@@ -76,11 +138,13 @@ async function run(target: Target, connections: number, seconds: number): Promis
       {
         url: target.url,
         method: target.method,
-        headers: target.headers,
+        // autocannon writes Content-Length into the headers it is given: a copy each time.
+        headers: { ...target.headers },
         body: target.body,
         connections,
         pipelining: 1,
         duration: seconds,
+        ...(target.body === undefined ? {} : { requests: [{ setupRequest: numbered(target) }] }),
       },
       (error, finished) => (error ? reject(error) : resolve(finished)),
     );
@@ -146,47 +210,43 @@ async function main(): Promise<void> {
     await checkProxiedCall(fullProxy);
 
     console.log(
-      `tools/call listItems through the proxy (one stateless POST per call) vs GET /api/items ` +
-        `direct; ${DURATION_S}s per run, ${cpus().length} CPUs, load average ${loadavg()[0]?.toFixed(1)}`,
+      `tools/call listItems through the proxy vs GET /api/items direct; ${DURATION_S}s per run, ` +
+        `${cpus().length} CPUs, load average ${loadavg()[0]?.toFixed(1)} before the runs`,
     );
     let ok = true;
     for (const c of CONCURRENCY) {
+      const inSessions = await openSessions(proxied, c);
+      const fullInSessions = await openSessions(fullProxy, c);
+      await checkProxiedCall(inSessions);
+      await checkProxiedCall(fullInSessions);
       watched = [upstream.child.pid ?? 0, proxy.child.pid ?? 0];
       await run(direct, c, WARMUP_S);
       await run(proxied, c, WARMUP_S);
+      await run(inSessions, c, WARMUP_S);
       const d = await run(direct, c, DURATION_S);
       const p = await run(proxied, c, DURATION_S);
+      const s = await run(inSessions, c, DURATION_S);
       watched = [upstream.child.pid ?? 0, relay.child.pid ?? 0];
       await run(relayed, c, WARMUP_S);
       const r = await run(relayed, c, DURATION_S);
       watched = [upstream.child.pid ?? 0, full.child.pid ?? 0];
-      await run(fullProxy, c, WARMUP_S);
-      const f = await run(fullProxy, c, DURATION_S);
-      const ratio = p.rps / d.rps;
-      const addedP50 = p.p50 - d.p50;
-      ok &&= ratio >= 0.5 && addedP50 < 1 && d.errors === 0 && p.errors === 0;
-      console.log(`\nconcurrency ${c}`);
-      console.log(`  direct   ${figures(d)}`);
-      console.log(`  proxied  ${figures(p)}`);
-      console.log(
-        `  → throughput ratio ${ratio.toFixed(2)} (aim ≥ 0.5); added p50 ${addedP50.toFixed(3)} ms ` +
-          `(aim < 1 ms), added p99 ${(p.p99 - d.p99).toFixed(3)} ms`,
-      );
-      console.log(
-        `  CPU per request: upstream ${us(d.cpuPerRequest[0])} direct, ${us(p.cpuPerRequest[0])} ` +
-          `proxied; proxy ${us(p.cpuPerRequest[1])}`,
-      );
-      console.log(
-        `  floor, a bare express+undici relay (no MCP): ${figures(r)}, ratio ` +
-          `${(r.rps / d.rps).toFixed(2)}, added p50 ${(r.p50 - d.p50).toFixed(3)} ms, ` +
-          `relay CPU ${us(r.cpuPerRequest[1])}`,
-      );
-      console.log(
-        `  whole proxy (server.ts, SQLite store, bearer fixture): ${figures(f)}, ratio ` +
-          `${(f.rps / d.rps).toFixed(2)}, added p50 ${(f.p50 - d.p50).toFixed(3)} ms, ` +
-          `proxy CPU ${us(f.cpuPerRequest[1])}`,
-      );
+      await run(fullInSessions, c, WARMUP_S);
+      const f = await run(fullInSessions, c, DURATION_S);
+      ok &&= [p, s].every((m) => m.rps / d.rps >= 0.5 && m.p50 - d.p50 < 1 && m.errors === 0);
+      ok &&= d.errors === 0;
+      console.log(`\nconcurrency ${c} (load average now ${loadavg()[0]?.toFixed(1)})`);
+      console.log(`  direct            ${figures(d)}, upstream CPU ${us(d.cpuPerRequest[0])}`);
+      console.log(`  proxied, session  ${figures(s)}  ${versus(s, d)}`);
+      console.log(`  proxied, no sess. ${figures(p)}  ${versus(p, d)}`);
+      console.log(`  relay floor       ${figures(r)}  ${versus(r, d)}`);
+      console.log(`  whole proxy, sess ${figures(f)}  ${versus(f, d)}`);
     }
+    console.log(
+      '\nratio = proxied req/s ÷ direct req/s (aim ≥ 0.5); +p50 = added median latency (aim < 1 ms).' +
+        '\nrelay floor: a bare express+undici relay of GET /api/items, no MCP. whole proxy: server.ts ' +
+        'with its SQLite store and the bearer fixture, over sessions. CPU: per answered request, ' +
+        'upstream + the proxying process.',
+    );
     console.log(ok ? '\naims met' : '\naims NOT met');
   } finally {
     full.child.kill();
@@ -194,6 +254,15 @@ async function main(): Promise<void> {
     proxy.child.kill();
     upstream.child.kill();
   }
+}
+
+/** Ratio, added latency and CPU per request of a proxied run against the direct one. */
+function versus(m: Measured, direct: Measured): string {
+  return (
+    `ratio ${(m.rps / direct.rps).toFixed(2)}, +p50 ${(m.p50 - direct.p50).toFixed(3)} ms, ` +
+    `+p99 ${(m.p99 - direct.p99).toFixed(3)} ms, CPU ${us(m.cpuPerRequest[0])} + ` +
+    `${us(m.cpuPerRequest[1])}`
+  );
 }
 
 function figures(m: Measured): string {
@@ -208,12 +277,16 @@ function us(value: number | undefined): string {
 }
 
 async function checkProxiedCall(target: Target): Promise<void> {
+  const sessionId = target.sessions?.[0];
+  const dispatcher = new Agent();
   const res = await fetch(target.url, {
+    dispatcher,
     method: 'POST',
-    headers: target.headers,
+    headers: sessionId ? { ...target.headers, 'mcp-session-id': sessionId } : target.headers,
     body: target.body,
   });
   const message = (await res.json()) as { result?: { isError?: boolean; content?: unknown } };
+  await dispatcher.close();
   if (res.status !== 200 || !message.result || message.result.isError) {
     throw new Error(`proxied listItems failed: ${res.status} ${JSON.stringify(message)}`);
   }

@@ -24,6 +24,7 @@ const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
  */
 export function accessKeyAuthorizer(options: { realm?: string } = {}): Authorize {
   const realm = (options.realm ?? 'mcp-proxy').replace(/["\\]/g, '');
+  const expected = new DigestCache();
   return async function authorizeAccessKey(req, res, workspace) {
     if (workspace.public && workspace.auth.type !== 'oauth2') return {};
     const header = req.headers.authorization;
@@ -32,7 +33,7 @@ export function accessKeyAuthorizer(options: { realm?: string } = {}): Authorize
       presented !== undefined &&
       workspace.accessKey !== undefined &&
       workspace.auth.type !== 'oauth2' &&
-      sameSecret(presented, workspace.accessKey)
+      timingSafeEqual(digest(presented), expected.of(workspace.accessKey))
     ) {
       return {};
     }
@@ -50,8 +51,21 @@ export function accessKeyAuthorizer(options: { realm?: string } = {}): Authorize
 }
 
 /** Hashing first gives equal lengths, so timingSafeEqual leaks neither content nor length. */
-function sameSecret(presented: string, expected: string): boolean {
-  const a = createHash('sha256').update(presented).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
+function digest(secret: string): Buffer {
+  return createHash('sha256').update(secret).digest();
+}
+
+/** The workspaces' key digests, computed once per key rather than on every request. */
+class DigestCache {
+  readonly #digests = new Map<string, Buffer>();
+  of(secret: string): Buffer {
+    let known = this.#digests.get(secret);
+    if (!known) {
+      // Keys are few; rotated ones must not pile up.
+      if (this.#digests.size >= 1024) this.#digests.clear();
+      known = digest(secret);
+      this.#digests.set(secret, known);
+    }
+    return known;
+  }
 }

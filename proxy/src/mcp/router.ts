@@ -74,7 +74,6 @@ const SESSION_HEADER = 'mcp-session-id';
 interface Authorized {
   workspace: Workspace;
   grant: { grantId?: string };
-  principal: string;
 }
 
 interface Session extends McpSession {
@@ -118,18 +117,14 @@ export function createMcpEndpoint(deps: McpRouterDeps): McpEndpoint {
         return;
       }
       if (!grant) return;
-      res.locals.mcp = {
-        workspace,
-        grant,
-        principal: principalOf(req, grant),
-      } satisfies Authorized;
+      res.locals.mcp = { workspace, grant } satisfies Authorized;
       next();
     },
     function findSession(req: Request, res: Response, next: NextFunction) {
-      const { workspace, principal } = res.locals.mcp as Authorized;
+      const { workspace, grant } = res.locals.mcp as Authorized;
       const sessionId = req.headers[SESSION_HEADER];
       if (typeof sessionId === 'string') {
-        const session = sessions.use(sessionId, workspace.id, principal);
+        const session = sessions.use(sessionId, workspace.id, principalOf(req, grant));
         if (!session) {
           if (sessions.has(sessionId)) {
             deps.logger.warn(
@@ -158,7 +153,7 @@ export function createMcpEndpoint(deps: McpRouterDeps): McpEndpoint {
         if (existing) {
           await existing.transport.handleRequest(req, res, req.body);
         } else if (isInitialize(req.body)) {
-          await startSession(req, res, authorized);
+          await startSession(req, res, authorized, principalOf(req, authorized.grant));
         } else {
           await serveStateless(req, res, authorized);
         }
@@ -196,7 +191,12 @@ export function createMcpEndpoint(deps: McpRouterDeps): McpEndpoint {
   }
 
   /** The session exists once the transport has accepted the initialize request and named it. */
-  async function startSession(req: Request, res: Response, authorized: Authorized) {
+  async function startSession(
+    req: Request,
+    res: Response,
+    authorized: Authorized,
+    principal: string,
+  ) {
     const context = contextFor(authorized);
     const server = createToolServer(context);
     let session: Session | undefined;
@@ -207,7 +207,7 @@ export function createMcpEndpoint(deps: McpRouterDeps): McpEndpoint {
         session = {
           id,
           workspaceId: authorized.workspace.id,
-          principal: authorized.principal,
+          principal,
           context,
           transport,
           close: () => closeQuietly(server, authorized.workspace.id),

@@ -91,9 +91,7 @@ export function createToolServer(context: ToolServerContext): Server {
 
   server.setRequestHandler(ListToolsRequestSchema, async () => {
     const toolSet = await loadToolSet(context);
-    return {
-      tools: toolSet.tools.filter((t) => isEnabled(context.workspace.tools, t.name)).map(toMcpTool),
-    };
+    return { tools: listedTools(toolSet, context.workspace.tools) };
   });
 
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
@@ -151,6 +149,29 @@ async function loadToolSet(context: ToolServerContext): Promise<ToolSet> {
       `The OpenAPI document of workspace ${context.workspace.id} could not be loaded`,
     );
   }
+}
+
+const listings = new WeakMap<ToolSet, Map<string, Tool[]>>();
+
+/**
+ * The tools/list answer for a tool set and a selection, built once per pair: a large spec's
+ * thousand tools are not filtered and converted again on every tools/list.
+ */
+function listedTools(toolSet: ToolSet, selection: ToolSelection): Tool[] {
+  let bySelection = listings.get(toolSet);
+  if (!bySelection) {
+    bySelection = new Map();
+    listings.set(toolSet, bySelection);
+  }
+  const key = JSON.stringify(selection);
+  let tools = bySelection.get(key);
+  if (!tools) {
+    tools = toolSet.tools.filter((t) => isEnabled(selection, t.name)).map(toMcpTool);
+    // Selections change rarely; a bound keeps a workspace toggling tools from growing this.
+    if (bySelection.size >= 16) bySelection.clear();
+    bySelection.set(key, tools);
+  }
+  return tools;
 }
 
 const indexes = new WeakMap<ToolSet, Map<string, GeneratedTool>>();
