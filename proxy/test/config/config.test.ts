@@ -112,14 +112,17 @@ describe('loadConfig', () => {
     assert.deepEqual(workspace.spec, { kind: 'file', path: join(dir, 'specs/api.yaml') });
   });
 
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the config file's own ${ENV} syntax is under test
   test('${NAME:-default} and $${ escapes', () => {
     const config = loadConfig(
       write(
         'env.yaml',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the config file's own ${ENV} syntax is under test
         'workspaces:\n  - id: env\n    name: "literal $${NOT_EXPANDED}"\n    spec: ${SPEC_URL:-http://localhost:1/openapi.json}\n',
       ),
       { env: {} },
     );
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the config file's own ${ENV} syntax is under test
     assert.equal(config.workspaces[0]?.name, 'literal ${NOT_EXPANDED}');
     assert.equal(config.workspaces[0]?.spec, 'http://localhost:1/openapi.json');
   });

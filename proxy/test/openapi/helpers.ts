@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { ToolSchema } from '@modelcontextprotocol/sdk/types.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
+import type { JsonSchemaType } from '@modelcontextprotocol/sdk/validation/types.js';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { type GenerateOptions, generateTools } from '../../src/openapi/generate';
@@ -51,6 +52,10 @@ export function assertToolSetUsable(set: ToolSet, opts: { outputSchemas?: boolea
       assert.doesNotThrow(
         () => ajv.compile(t.outputSchema as object),
         `outputSchema of ${t.name} compiles`,
+      );
+      assert.doesNotThrow(
+        () => sdkValidator.getValidator(t.outputSchema as JsonSchemaType),
+        `the MCP SDK client's validator compiles the outputSchema of ${t.name}`,
       );
     }
     const listed = ToolSchema.safeParse({
