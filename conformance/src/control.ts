@@ -88,6 +88,22 @@ export class ControlClient {
     return this.call('PUT', '/ttl', ttl);
   }
 
+  /** Arms a fault (e.g. an oauth_error on refresh_token grants); `times: 0` = until cleared. */
+  async addFault(fault: {
+    target: 'token' | 'api';
+    kind: 'oauth_error' | 'status' | 'delay' | 'drop';
+    grant_type?: string;
+    error?: string;
+    status?: number;
+    times?: number;
+  }): Promise<JsonObject> {
+    return this.call('POST', '/faults', fault);
+  }
+
+  async clearFaults(): Promise<void> {
+    await this.call('DELETE', '/faults');
+  }
+
   async reset(): Promise<void> {
     await this.call('POST', '/reset');
   }

@@ -12,6 +12,10 @@ test('forwarding the client token fails the passthrough checks', async () => {
   assertCaughtBy(
     report,
     ['proxy-audience-no-passthrough', 'proxy-audience-no-upstream-token-to-client'],
-    ['proxy-expiry-upstream-refresh', 'proxy-refresh-single-flight'],
+    [
+      'proxy-expiry-upstream-refresh',
+      'proxy-refresh-single-flight',
+      'proxy-refresh-upstream-invalid-grant',
+    ],
   );
 });

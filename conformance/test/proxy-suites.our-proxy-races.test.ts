@@ -8,10 +8,16 @@ test('our proxy refreshes exactly once per expiry under generated concurrency, a
     'proxy-expiry-upstream-refresh',
     'proxy-expiry-own-token',
     'proxy-refresh-single-flight',
+    'proxy-refresh-upstream-invalid-grant',
   ]);
   assert.deepEqual(
     report.results.map((r) => r.id),
-    ['proxy-expiry-upstream-refresh', 'proxy-expiry-own-token', 'proxy-refresh-single-flight'],
+    [
+      'proxy-expiry-upstream-refresh',
+      'proxy-expiry-own-token',
+      'proxy-refresh-single-flight',
+      'proxy-refresh-upstream-invalid-grant',
+    ],
   );
   assertConformant(report);
   const singleFlight = report.results.find((r) => r.id === 'proxy-refresh-single-flight');

@@ -111,6 +111,8 @@ export async function startFakeAs(options: FakeAsOptions = {}): Promise<FakeAs> 
     errors: {} as Record<string, number>,
   };
   let issuer = '';
+  /** Armed faults on /token (the subset of the test server's fault API the self-tests use). */
+  let faults: Array<{ grant_type?: string; error: string; remaining: number }> = [];
 
   const record = (event: Omit<FakeEvent, 'seq' | 'at'>) => {
     seq += 1;
@@ -228,6 +230,15 @@ export async function startFakeAs(options: FakeAsOptions = {}): Promise<FakeAs> 
       });
       json(res, status, body, headers);
     };
+    const fault = faults.find((f) => f.grant_type === undefined || f.grant_type === grantType);
+    if (fault) {
+      if (fault.remaining > 0) {
+        fault.remaining -= 1;
+        if (fault.remaining === 0) faults = faults.filter((f) => f !== fault);
+      }
+      answer(400, { error: fault.error });
+      return;
+    }
     const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? '')?.[1];
     const [id = '', secret = ''] = basic
       ? Buffer.from(basic, 'base64')
@@ -314,6 +325,24 @@ export async function startFakeAs(options: FakeAsOptions = {}): Promise<FakeAs> 
         refreshTokenTtl: ttl.refreshToken,
         authorizationCodeTtl: ttl.authorizationCode,
       });
+    }
+    if (route === 'POST /__control/faults') {
+      const body = JSON.parse((await readBody(req)) || '{}') as {
+        grant_type?: string;
+        error?: string;
+        times?: number;
+      };
+      const times = body.times ?? 1;
+      faults.push({
+        ...(body.grant_type ? { grant_type: body.grant_type } : {}),
+        error: body.error ?? 'invalid_grant',
+        remaining: times === 0 ? -1 : times,
+      });
+      return json(res, 201, { id: String(faults.length), ...body });
+    }
+    if (route === 'DELETE /__control/faults') {
+      faults = [];
+      return json(res, 200, {});
     }
     if (route === 'POST /__control/reset') {
       ttl = { ...start };

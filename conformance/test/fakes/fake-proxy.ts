@@ -239,6 +239,7 @@ export async function startFakeProxy(options: FakeProxyOptions): Promise<FakePro
     const issued = accessTokens.get(bearer);
     if (
       !issued ||
+      issued.grant.dead === true ||
       issued.expiresAt < Date.now() ||
       (issued.workspace !== ws && flaw !== 'ignores-audience')
     ) {
@@ -277,6 +278,8 @@ export async function startFakeProxy(options: FakeProxyOptions): Promise<FakePro
         const text = await response.text();
         return reply({ content: [{ type: 'text', text }], isError: !response.ok });
       } catch (error) {
+        // invalid_grant upstream is terminal: the grant is gone, the client must re-authorize.
+        if (issued.grant.dead) return challenge(res, ws, 'invalid_token');
         return reply({ content: [{ type: 'text', text: String(error) }], isError: true });
       }
     }

@@ -8,7 +8,7 @@ import { grantDelta } from '../../control';
 import { expect } from '../../errors';
 import { describeMcp } from '../../mcp/client';
 import { stringProp } from '../../oauth/json';
-import { proxyClient, tokensFrom } from '../../proxy/client';
+import { probe, proxyClient, tokensFrom } from '../../proxy/client';
 import { sleep } from '../../time';
 import type { Check } from '../../types';
 import { OAUTH21, RFC } from '../links';
@@ -140,6 +140,58 @@ export const proxyRefreshChecks: Check[] = [
         after.status === 400 && stringProp(after.body, 'error') === 'invalid_grant',
         `the newest refresh token still works after a replay (${after.status})`,
       );
+    },
+  },
+  {
+    id: 'proxy-refresh-upstream-invalid-grant',
+    title:
+      'An upstream invalid_grant on refresh ends the grant: the client gets 401 (re-authorize), no refresh loop',
+    clause: 'RFC 6749 §5.2; MCP Authorization (Token Handling)',
+    link: RFC(6749, '5.2'),
+    level: 'SHOULD',
+    suite,
+    needs: ['proxy', 'upstream'],
+    async run(ctx) {
+      const tool = ctx.targets.proxy?.tool ?? 'listItems';
+      const ctl = control(ctx);
+      const { session, token, client } = await withAccessTokenTtl(ctx, 1, async () => {
+        const client = await proxyClient(ctx);
+        const tokens = await client.obtainTokens(ctx.signal);
+        return {
+          client,
+          token: tokens.accessToken,
+          session: await client.session(tokens.accessToken, ctx.signal),
+        };
+      });
+      await sleep(2000, ctx.signal);
+      await ctl.addFault({
+        target: 'token',
+        grant_type: 'refresh_token',
+        kind: 'oauth_error',
+        error: 'invalid_grant',
+        times: 0,
+      });
+      try {
+        const before = await ctl.counters();
+        const first = await session.callTool(tool, {}, ctx.signal);
+        const second = await session.callTool(tool, {}, ctx.signal);
+        const after = await ctl.counters();
+        const refreshes = grantDelta(before, after, 'refresh_token').requests;
+        const again = await probe(client.discovery.mcpUrl, token, ctx.signal);
+        const bearer = /^\s*bearer\b/i.test(first.headers.get('www-authenticate') ?? '');
+        const problems = [
+          first.status === 401
+            ? ''
+            : `the first call answered ${describeMcp(first)} instead of HTTP 401`,
+          first.status !== 401 || bearer ? '' : 'its 401 has no Bearer challenge',
+          second.status === 401 ? '' : `the second call answered HTTP ${second.status}`,
+          refreshes === 1 ? '' : `${refreshes} upstream refresh attempts for one dead grant`,
+          again.status === 401 ? '' : `the client's token still opens a session (${again.status})`,
+        ].filter(Boolean);
+        expect(problems.length === 0, `after an upstream invalid_grant: ${problems.join('; ')}`);
+      } finally {
+        await ctl.clearFaults();
+      }
     },
   },
 ];
