@@ -79,6 +79,8 @@ interface Authorized {
 interface Session extends McpSession {
   context: ToolServerContext;
   transport: StreamableHTTPServerTransport;
+  /** Requests of this session being answered, its SSE stream included. */
+  open: number;
 }
 
 /** An express Router serving `/:workspaceId`; mount it at `/mcp`. Prefer `createMcpEndpoint`. */
@@ -151,7 +153,12 @@ export function createMcpEndpoint(deps: McpRouterDeps): McpEndpoint {
       const existing = res.locals.session as Session | undefined;
       try {
         if (existing) {
-          await existing.transport.handleRequest(req, res, req.body);
+          existing.open++;
+          try {
+            await existing.transport.handleRequest(req, res, req.body);
+          } finally {
+            existing.open--;
+          }
         } else if (isInitialize(req.body)) {
           await startSession(req, res, authorized, principalOf(req, authorized.grant));
         } else {
@@ -210,6 +217,8 @@ export function createMcpEndpoint(deps: McpRouterDeps): McpEndpoint {
           principal,
           context,
           transport,
+          open: 0,
+          busy: () => (session?.open ?? 0) > 0,
           close: () => closeQuietly(server, authorized.workspace.id),
         };
         sessions.add(session);

@@ -1,7 +1,9 @@
 /**
  * The MCP sessions of the endpoint: each one owns its Server and transport, is bound to the
  * workspace and the principal that initialized it, and lives in a table bounded in size (least
- * recently used evicted first, per principal and overall) and in idle time.
+ * recently used idle session evicted first, per principal and overall) and in idle time. A session
+ * serving a request or holding its SSE stream open is busy, not idle: a connected client that
+ * just has nothing to ask keeps its session.
  * @see https://modelcontextprotocol.io/specification/2025-11-25/basic/transports#session-management
  */
 
@@ -11,7 +13,9 @@ export interface McpSession {
   readonly workspaceId: string;
   /** Who initialized it: a grant id, or a hash of the credential presented. */
   readonly principal: string;
-  /** Ends the session (server and transport); called once by the table. */
+  /** Whether a request or the SSE stream of the session is open right now. */
+  busy(): boolean;
+  /** Ends the session (server and transport); called once by the table. Never rejects. */
   close(): Promise<void>;
 }
 
@@ -38,7 +42,8 @@ export type SessionEnd = 'expired' | 'evicted' | 'closed';
 
 /**
  * A bounded session table. A Map keeps insertion order, and each use re-inserts its entry, so the
- * first entries are always the least recently used: eviction and expiry look only at the front.
+ * first entries are always the least recently used: eviction and expiry look at the front, and a
+ * busy session found there counts as used now.
  */
 export class SessionTable<S extends McpSession> {
   readonly #entries = new Map<string, Entry<S>>();
@@ -74,17 +79,13 @@ export class SessionTable<S extends McpSession> {
   add(session: S): void {
     this.sweep();
     if ((this.#perPrincipal.get(session.principal) ?? 0) >= this.#maxPerPrincipal) {
-      for (const [id, entry] of this.#entries) {
-        if (entry.session.principal === session.principal) {
-          this.#end(id, 'evicted');
-          break;
-        }
-      }
+      const victim = this.#leastRecentlyUsed((s) => s.principal === session.principal);
+      if (victim !== undefined) this.#end(victim, 'evicted');
     }
     while (this.#entries.size >= this.#max) {
-      const oldest = this.#entries.keys().next();
-      if (oldest.done) break;
-      this.#end(oldest.value, 'evicted');
+      const victim = this.#leastRecentlyUsed(() => true);
+      if (victim === undefined) break;
+      this.#end(victim, 'evicted');
     }
     this.#entries.set(session.id, { session, lastUsed: this.#now() });
     this.#perPrincipal.set(session.principal, (this.#perPrincipal.get(session.principal) ?? 0) + 1);
@@ -98,7 +99,7 @@ export class SessionTable<S extends McpSession> {
     const entry = this.#entries.get(id);
     if (!entry) return undefined;
     const now = this.#now();
-    if (now - entry.lastUsed >= this.#idleMs) {
+    if (now - entry.lastUsed >= this.#idleMs && !entry.session.busy()) {
       this.#end(id, 'expired');
       return undefined;
     }
@@ -127,9 +128,16 @@ export class SessionTable<S extends McpSession> {
   /** Closes the sessions idle for longer than the timeout. */
   sweep(): void {
     const now = this.#now();
+    const busy: Array<[string, Entry<S>]> = [];
     for (const [id, entry] of this.#entries) {
       if (now - entry.lastUsed < this.#idleMs) break;
-      this.#end(id, 'expired');
+      if (entry.session.busy()) busy.push([id, entry]);
+      else this.#end(id, 'expired');
+    }
+    for (const [id, entry] of busy) {
+      entry.lastUsed = now;
+      this.#entries.delete(id);
+      this.#entries.set(id, entry);
     }
   }
 
@@ -145,6 +153,17 @@ export class SessionTable<S extends McpSession> {
         return session.close();
       }),
     );
+  }
+
+  /** The least recently used matching session that is idle, else the least recently used one. */
+  #leastRecentlyUsed(matches: (session: S) => boolean): string | undefined {
+    let fallback: string | undefined;
+    for (const [id, { session }] of this.#entries) {
+      if (!matches(session)) continue;
+      if (!session.busy()) return id;
+      fallback ??= id;
+    }
+    return fallback;
   }
 
   #end(id: string, why: SessionEnd): void {

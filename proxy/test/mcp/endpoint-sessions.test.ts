@@ -121,6 +121,8 @@ describe('MCP sessions', () => {
     'Bearer tok-bob': 'g-bob',
   };
   const alice: Caller = { workspace: 'granted', authorization: 'Bearer tok-alice' };
+  /** The workspaces as the store has them now: tests replace entries to change them. */
+  const current = new Map<string, Workspace>();
   const bob: Caller = { workspace: 'granted', authorization: 'Bearer tok-bob' };
 
   before(async () => {
@@ -128,23 +130,23 @@ describe('MCP sessions', () => {
     toolSet = await seedToolSet(upstream);
     auth = upstreamAuth('bearer', upstream.apiSecret ?? '');
     const byKey = accessKeyAuthorizer();
-    proxy = await startProxy(
-      [
-        workspace({ id: 'seed', auth, baseUrl: upstream.url, accessKey: seedKey }),
-        workspace({ id: 'other', auth, baseUrl: upstream.url, accessKey: otherKey }),
-        workspace({ id: 'granted', auth, baseUrl: upstream.url }),
-      ],
-      toolSet,
-      {
-        async authorize(req: Request, res: Response, ws: Workspace) {
-          if (ws.id !== 'granted') return byKey(req, res, ws);
-          const grantId = grants[req.headers.authorization ?? ''];
-          if (grantId !== undefined) return { grantId };
-          res.status(401).set('WWW-Authenticate', 'Bearer').json({ error: 'invalid_token' });
-          return undefined;
-        },
+    for (const ws of [
+      workspace({ id: 'seed', auth, baseUrl: upstream.url, accessKey: seedKey }),
+      workspace({ id: 'other', auth, baseUrl: upstream.url, accessKey: otherKey }),
+      workspace({ id: 'granted', auth, baseUrl: upstream.url }),
+    ]) {
+      current.set(ws.id, ws);
+    }
+    proxy = await startProxy([...current.values()], toolSet, {
+      getWorkspace: (id) => current.get(id),
+      async authorize(req: Request, res: Response, ws: Workspace) {
+        if (ws.id !== 'granted') return byKey(req, res, ws);
+        const grantId = grants[req.headers.authorization ?? ''];
+        if (grantId !== undefined) return { grantId };
+        res.status(401).set('WWW-Authenticate', 'Bearer').json({ error: 'invalid_token' });
+        return undefined;
       },
-    );
+    });
   });
   after(async () => {
     await proxy?.close();
@@ -276,6 +278,27 @@ describe('MCP sessions', () => {
     assert.equal(proxy.endpoint.sessionCount, before, 'no session was created');
   });
 
+  test('a session sees the workspace as it is now: tools disabled later vanish from it', async () => {
+    const client = await connect(proxy, 'other', otherKey);
+    assert.equal((await client.listTools()).tools.length, 5);
+    const before = current.get('other');
+    assert.ok(before);
+    current.set('other', { ...before, tools: { enabled: 'all', disabled: ['deleteItem'] } });
+    try {
+      const names = (await client.listTools()).tools.map((t) => t.name);
+      assert.equal(names.length, 4);
+      assert.ok(!names.includes('deleteItem'));
+      await assert.rejects(client.callTool({ name: 'deleteItem', arguments: { id: 'x' } }), {
+        code: -32602,
+        message: /Tool deleteItem is disabled in this workspace/,
+      });
+    } finally {
+      current.set('other', before);
+    }
+    assert.equal((await client.listTools()).tools.length, 5);
+    await client.close();
+  });
+
   test('two sessions of the same key never see each other’s responses', async () => {
     // Both SDK clients number their requests from 0, so the ids collide across sessions.
     const first = await connect(proxy, 'seed', seedKey);
@@ -337,6 +360,28 @@ describe('MCP session table bounds', () => {
     assert.equal((await listTools(proxy, caller, a)).status, 404, 'a idle for 60 s expired');
     assert.equal((await listTools(proxy, caller, c)).status, 200, 'c was used 30 s ago');
     assert.equal(proxy.endpoint.sessionCount, 1);
+  });
+
+  test('a session holding its SSE stream is kept: idle ones expire and are evicted first', async () => {
+    clock.now += 120_000; // every earlier session is now idle past the timeout
+    const streaming = await initialize(proxy, caller);
+    const stream = await fetch(`${proxy.url}/mcp/seed`, {
+      headers: { ...headers(caller, streaming), accept: 'text/event-stream' },
+    });
+    assert.equal(stream.status, 200);
+    clock.now += 120_000;
+    const quiet = await initialize(proxy, caller);
+    clock.now += 1;
+    const fresh = await initialize(proxy, caller);
+    assert.equal(proxy.endpoint.sessionCount, 2);
+    assert.equal((await listTools(proxy, caller, quiet)).status, 404, 'the idle one was evicted');
+    assert.equal(
+      (await listTools(proxy, caller, streaming)).status,
+      200,
+      'the older, streaming one stays',
+    );
+    assert.equal((await listTools(proxy, caller, fresh)).status, 200);
+    await stream.body?.cancel();
   });
 
   test('close() ends every session and its open SSE stream', async () => {

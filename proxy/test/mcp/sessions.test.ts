@@ -5,6 +5,7 @@ import { type McpSession, type SessionEnd, SessionTable } from '../../src/mcp/se
 
 interface FakeSession extends McpSession {
   closed: number;
+  open: boolean;
 }
 
 function session(id: string, principal = 'p1', workspaceId = 'ws'): FakeSession {
@@ -13,6 +14,8 @@ function session(id: string, principal = 'p1', workspaceId = 'ws'): FakeSession 
     workspaceId,
     principal,
     closed: 0,
+    open: false,
+    busy: () => s.open,
     close: async () => {
       s.closed++;
     },
@@ -96,6 +99,37 @@ describe('SessionTable', () => {
       ['a', 'expired'],
       ['b', 'expired'],
     ]);
+  });
+
+  test('a busy session is neither expired nor evicted while an idle one can go', () => {
+    const { sessions, clock } = table({ maxSessions: 2, idleTimeoutMs: 1000 });
+    const streaming = session('streaming');
+    const quiet = session('quiet');
+    streaming.open = true;
+    sessions.add(streaming);
+    clock.now = 1;
+    sessions.add(quiet);
+    sessions.add(session('new'));
+    assert.equal(quiet.closed, 1, 'the idle session went, though more recent');
+    assert.equal(streaming.closed, 0);
+    clock.now = 5000;
+    sessions.sweep();
+    assert.equal(streaming.closed, 0, 'busy: not expired');
+    assert.equal(sessions.use('streaming', 'ws', 'p1'), streaming);
+    streaming.open = false;
+    clock.now = 6000;
+    assert.equal(sessions.use('streaming', 'ws', 'p1'), undefined, 'idle again, then expired');
+    assert.equal(streaming.closed, 1);
+  });
+
+  test('when every session is busy, the bound still holds', () => {
+    const { sessions } = table({ maxSessions: 1 });
+    const a = session('a');
+    a.open = true;
+    sessions.add(a);
+    sessions.add(session('b'));
+    assert.equal(a.closed, 1);
+    assert.equal(sessions.size, 1);
   });
 
   test('remove() forgets without closing; closeAll() closes the rest', async () => {
