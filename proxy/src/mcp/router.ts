@@ -139,9 +139,14 @@ export function createMcpEndpoint(deps: McpRouterDeps): McpEndpoint {
         }
         session.context.workspace = workspace;
         res.locals.session = session;
-      } else if (req.method !== 'POST') {
+      } else if (req.method === 'GET' || req.method === 'DELETE') {
+        // No SSE stream or session to end without a session: 405, which sessionless clients expect.
         res.set('Allow', 'POST');
         rpcError(res, 405, -32000, `Method not allowed: ${req.method} needs an Mcp-Session-Id`);
+        return;
+      } else if (req.method !== 'POST') {
+        res.set('Allow', 'GET, POST, DELETE');
+        rpcError(res, 405, -32000, 'Method not allowed');
         return;
       }
       next();

@@ -194,6 +194,12 @@ describe('MCP endpoint guards and isolation', () => {
       assert.equal(res.status, 405, method);
       assert.equal(res.headers.allow, 'POST');
     }
+    const put = await raw(proxy, 'PUT', '/mcp/seed', {
+      authorization: `Bearer ${seedKey}`,
+      host: host(),
+    });
+    assert.equal(put.status, 405);
+    assert.equal(put.headers.allow, 'GET, POST, DELETE');
   });
 
   test('malformed JSON: 400 Parse error; a non-JSON body: 415', async () => {
