@@ -52,7 +52,7 @@ export const DEFAULT_TIMINGS: AuthorizationServerTimings = {
 
 export const BROWSER_COOKIE = 'mcp_proxy_browser';
 
-/** What MCP clients may register (client_secret_basic is accepted and registered as post). */
+/** What MCP clients may register: secrets (Basic or form body, either accepted) or none (public). */
 const CLIENT_AUTH_METHODS = ['none', 'client_secret_post', 'client_secret_basic'];
 
 export interface AuthorizationServerDeps {
@@ -175,10 +175,10 @@ export class WorkspaceAuthorizationServer implements OAuthServerProvider {
       getClient(clientId) {
         const record = repo.getClient(clientId);
         if (record === undefined || record.workspaceId !== workspaceId) return undefined;
+        // No secret: only its hash is stored, and clientAuthentication checked it before the SDK runs.
         return {
           ...(record.metadata as Omit<OAuthClientInformationFull, 'client_id'>),
           client_id: record.clientId,
-          client_secret: record.clientSecret,
         };
       },
       registerClient(client) {
@@ -189,26 +189,26 @@ export class WorkspaceAuthorizationServer implements OAuthServerProvider {
             'redirect URIs must be https, or http on localhost/127.0.0.1',
           );
         }
-        // The SDK's token endpoint reads client secrets from the body only: the default
-        // (client_secret_basic) becomes client_secret_post, as RFC 7591 §3.2.1 allows; any other
-        // method is refused rather than registered and then never honoured.
-        const method = client.token_endpoint_auth_method;
-        if (method !== undefined && !CLIENT_AUTH_METHODS.includes(method)) {
+        // Any other method is refused rather than registered and then never honoured; an absent
+        // one means client_secret_basic (RFC 7591 §2).
+        const method = client.token_endpoint_auth_method ?? 'client_secret_basic';
+        if (!CLIENT_AUTH_METHODS.includes(method)) {
           throw new InvalidClientMetadataError(
             `token_endpoint_auth_method must be one of ${CLIENT_AUTH_METHODS.join(', ')}`,
           );
         }
         const full = {
           ...(client as OAuthClientInformationFull),
-          token_endpoint_auth_method: method === 'none' ? 'none' : 'client_secret_post',
+          token_endpoint_auth_method: method,
         };
         const clientId = full.client_id ?? randomUUID();
         const { client_secret: secret, ...metadata } = { ...full, client_id: clientId };
+        // The secret goes back to the client once, in this response; the store keeps its hash.
         repo.saveClient({
           clientId,
           workspaceId,
           metadata,
-          clientSecret: secret,
+          clientSecretHash: secret === undefined ? undefined : sha256Hex(secret),
           createdAt: clock(),
         });
         return { ...full, client_id: clientId };

@@ -20,6 +20,7 @@ import {
   WorkspaceAuthorizationServer,
   workspaceUrls,
 } from './authorization-server';
+import { clientAuthentication } from './client-auth';
 import { oauthCredentials, TokenLifecycle } from './lifecycle';
 import { guardedFetch } from './network';
 import { sendErrorPage } from './pages';
@@ -66,6 +67,7 @@ export interface OAuthModule {
 interface WorkspaceEndpoints {
   server: WorkspaceAuthorizationServer;
   authorize: RequestHandler;
+  /** Our client authentication, then the SDK's handler (likewise `revoke`). */
   token: RequestHandler;
   register: RequestHandler;
   revoke: RequestHandler;
@@ -107,16 +109,24 @@ export function createOAuthModule(options: OAuthModuleOptions): OAuthModule {
     let entry = endpoints.get(id);
     if (entry === undefined) {
       const server = new WorkspaceAuthorizationServer(deps, id, () => oauthWorkspace(id));
+      const authenticated = (handler: RequestHandler): RequestHandler =>
+        express
+          .Router()
+          .use(
+            express.urlencoded({ extended: false, limit: '16kb' }),
+            clientAuthentication({ repo, workspaceId: id, realm: server.urls.issuer }),
+            handler,
+          );
       entry = {
         server,
         authorize: authorizationHandler({ provider: server, rateLimit: false }),
-        token: tokenHandler({ provider: server, rateLimit: false }),
+        token: authenticated(tokenHandler({ provider: server, rateLimit: false })),
         register: clientRegistrationHandler({
           clientsStore: server.clientsStore,
           rateLimit: false,
           clientSecretExpirySeconds: 0,
         }),
-        revoke: revocationHandler({ provider: server, rateLimit: false }),
+        revoke: authenticated(revocationHandler({ provider: server, rateLimit: false })),
       };
       endpoints.set(id, entry);
     }
@@ -154,8 +164,12 @@ export function createOAuthModule(options: OAuthModuleOptions): OAuthModule {
       response_modes_supported: ['query'],
       grant_types_supported: ['authorization_code', 'refresh_token'],
       code_challenge_methods_supported: ['S256'],
-      token_endpoint_auth_methods_supported: ['client_secret_post', 'none'],
-      revocation_endpoint_auth_methods_supported: ['client_secret_post', 'none'],
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+      revocation_endpoint_auth_methods_supported: [
+        'client_secret_basic',
+        'client_secret_post',
+        'none',
+      ],
       scopes_supported: workspace.auth.type === 'oauth2' ? workspace.auth.scopes : [],
       authorization_response_iss_parameter_supported: true,
     };

@@ -1,10 +1,12 @@
 /**
  * The OAuth module's tables on the proxy store: downstream clients, consents, pending flows,
- * grants (with the upstream tokens sealed), proxy codes and tokens (as sha256 hashes only),
- * upstream registrations and service tokens. Every secret is sealed with a per-row context.
+ * grants (with the upstream tokens sealed), proxy codes, tokens and client secrets (as sha256
+ * hashes only), upstream registrations and service tokens. Every other secret is sealed with a
+ * per-row context.
  */
 import type Database from 'better-sqlite3';
 import type { Migration, ProxyStore } from '../store';
+import { sha256Hex } from './tokens';
 
 export const oauthMigrations: Migration[] = [
   {
@@ -105,6 +107,14 @@ export const oauthMigrations: Migration[] = [
       `);
     },
   },
+  {
+    version: 3,
+    name: 'oauth client secrets as sha256 hashes',
+    up(db) {
+      // Secrets sealed by earlier versions are hashed by the repository (it holds the key).
+      db.exec('ALTER TABLE oauth_clients ADD COLUMN client_secret_hash TEXT');
+    },
+  },
 ];
 
 /** The upstream tokens of a grant (or a workspace's service token), as kept sealed. */
@@ -123,7 +133,8 @@ export interface ClientRecord {
   workspaceId: string;
   /** RFC 7591 metadata as registered (without the secret). */
   metadata: Record<string, unknown>;
-  clientSecret?: string;
+  /** Hex sha256 of the client secret the proxy issued (confidential clients only). */
+  clientSecretHash?: string;
   createdAt: number;
 }
 
@@ -199,6 +210,25 @@ export class OAuthRepository {
     this.db = store.db;
     this.store = store;
     store.migrate('oauth', oauthMigrations);
+    this.hashSealedClientSecrets();
+  }
+
+  /** Replaces client secrets that earlier versions kept sealed by their hashes (idempotent). */
+  private hashSealedClientSecrets(): void {
+    const rows = this.db
+      .prepare('SELECT client_id, client_secret FROM oauth_clients WHERE client_secret IS NOT NULL')
+      .all() as Row[];
+    if (rows.length === 0) return;
+    const update = this.db.prepare(
+      'UPDATE oauth_clients SET client_secret_hash = ?, client_secret = NULL WHERE client_id = ?',
+    );
+    this.db.transaction(() => {
+      for (const row of rows) {
+        const clientId = str(row, 'client_id');
+        const secret = this.open(str(row, 'client_secret'), `oauth_clients:${clientId}`);
+        update.run(sha256Hex(secret), clientId);
+      }
+    })();
   }
 
   private seal(value: string, context: string): string {
@@ -214,15 +244,13 @@ export class OAuthRepository {
   saveClient(client: ClientRecord): void {
     this.db
       .prepare(
-        'INSERT INTO oauth_clients (client_id, workspace_id, metadata, client_secret, created_at) VALUES (?, ?, ?, ?, ?)',
+        'INSERT INTO oauth_clients (client_id, workspace_id, metadata, client_secret_hash, created_at) VALUES (?, ?, ?, ?, ?)',
       )
       .run(
         client.clientId,
         client.workspaceId,
         JSON.stringify(client.metadata),
-        client.clientSecret === undefined
-          ? null
-          : this.seal(client.clientSecret, `oauth_clients:${client.clientId}`),
+        client.clientSecretHash ?? null,
         client.createdAt,
       );
   }
@@ -232,13 +260,11 @@ export class OAuthRepository {
       | Row
       | undefined;
     if (row === undefined) return undefined;
-    const sealed = optStr(row, 'client_secret');
     return {
       clientId: str(row, 'client_id'),
       workspaceId: str(row, 'workspace_id'),
       metadata: JSON.parse(str(row, 'metadata')) as Record<string, unknown>,
-      clientSecret:
-        sealed === undefined ? undefined : this.open(sealed, `oauth_clients:${clientId}`),
+      clientSecretHash: optStr(row, 'client_secret_hash'),
       createdAt: num(row, 'created_at'),
     };
   }

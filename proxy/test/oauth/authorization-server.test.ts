@@ -265,13 +265,13 @@ describe('the proxy authorization server for MCP clients', () => {
     assert.match(html, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
   });
 
-  test('confidential clients get a secret and authenticate with client_secret_post', async () => {
+  test('confidential clients get a secret; unsupported methods are refused', async () => {
     const { status, body } = await register({
       redirect_uris: ['https://client.example/cb'],
       token_endpoint_auth_method: 'client_secret_basic',
     });
     assert.equal(status, 201);
-    assert.equal(body.token_endpoint_auth_method, 'client_secret_post');
+    assert.equal(body.token_endpoint_auth_method, 'client_secret_basic');
     assert.ok((body.client_secret ?? '').length >= 32);
     const unsupported = await register({
       redirect_uris: ['https://client.example/cb'],
