@@ -223,7 +223,11 @@ export class WorkspaceAuthorizationServer implements OAuthServerProvider {
     res: Response,
   ): Promise<void> {
     const workspace = this.workspace();
-    if (params.resource !== undefined && !sameResource(params.resource.href, this.urls.resource)) {
+    // RFC 8707 §2 lets an authorization server use a default resource when none is sent. This one
+    // serves exactly one resource, so the default is the workspace and every token stays bound to
+    // it; MCP clients (mcp-remote, the SDK client) send it anyway, as the MCP spec requires of them.
+    const resource = params.resource?.href ?? this.urls.resource;
+    if (!sameResource(resource, this.urls.resource)) {
       throw new InvalidTargetError(`resource must be ${this.urls.resource}`);
     }
     const supported = this.supportedScopes();
@@ -625,14 +629,14 @@ function clientRedirect(flow: FlowRecord, params: Record<string, string>): strin
   return url.href;
 }
 
-/** Resource indicators compare without a trailing slash or fragment. */
+/**
+ * Whether resource indicator `a` names resource `b`: equal up to a trailing slash; a fragment
+ * never matches. @see RFC 8707 §2 (absolute URI, MUST NOT include a fragment)
+ */
 export function sameResource(a: string, b: string): boolean {
-  const norm = (s: string) => {
-    const url = new URL(s);
-    url.hash = '';
-    return url.href.replace(/\/$/, '');
-  };
+  const norm = (s: string) => new URL(s).href.replace(/\/$/, '');
   try {
+    if (a.includes('#')) return false;
     return norm(a) === norm(b);
   } catch {
     return false;

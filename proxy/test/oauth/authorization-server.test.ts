@@ -212,6 +212,58 @@ describe('the proxy authorization server for MCP clients', () => {
     );
   });
 
+  test('a resource with a fragment is invalid_target at authorize and token', async () => {
+    const clientId = await publicClient();
+    const fragment = await fetch(
+      authorizeUrl(clientId, 'x'.repeat(43), { resource: `${stack.mcpUrl}#frag` }),
+      { redirect: 'manual' },
+    );
+    assert.equal(
+      new URL(fragment.headers.get('location') ?? '').searchParams.get('error'),
+      'invalid_target',
+    );
+    const { code, verifier } = await obtainCode(clientId);
+    const refused = await token({
+      grant_type: 'authorization_code',
+      client_id: clientId,
+      code,
+      code_verifier: verifier,
+      redirect_uri: CLIENT_REDIRECT,
+      resource: `${stack.mcpUrl}#frag`,
+    });
+    assert.equal(refused.body.error, 'invalid_target');
+  });
+
+  test('authorize without resource defaults to the workspace: the token works there only', async () => {
+    const clientId = await publicClient();
+    const verifier = oauth.generateRandomCodeVerifier();
+    const url = authorizeUrl(clientId, await oauth.calculatePKCECodeChallenge(verifier));
+    url.searchParams.delete('resource');
+    const back = await new UserAgent().run(url, (u) => u.href.startsWith(CLIENT_REDIRECT));
+    const code = back.searchParams.get('code') ?? '';
+    issued.push(code);
+    const tokens = await token({
+      grant_type: 'authorization_code',
+      client_id: clientId,
+      code,
+      code_verifier: verifier,
+      redirect_uri: CLIENT_REDIRECT,
+    });
+    assert.equal(tokens.status, 200);
+    assert.equal((await mcpStatus(tokens.body.access_token)).status, 200);
+    const other = await fetch(`${stack.proxyUrl}/mcp/other-workspace`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        authorization: `Bearer ${tokens.body.access_token}`,
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
+    });
+    await other.text();
+    assert.notEqual(other.status, 200);
+  });
+
   test('consent: a wrong CSRF token or another browser gets an error page, nothing stored', async () => {
     const clientId = await publicClient();
     const agent = new UserAgent();
