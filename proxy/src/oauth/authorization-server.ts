@@ -258,15 +258,38 @@ export class WorkspaceAuthorizationServer implements OAuthServerProvider {
       await this.continueAfterConsent(workspace, flow, res);
       return;
     }
+    const auth = oauth2Of(workspace);
     sendConsentPage(res, {
       workspaceName: workspace.name,
       clientName: client.client_name ?? client.client_id,
       redirectUri: params.redirectUri,
       scopes,
+      serviceCredentials: auth.grant === 'client_credentials',
+      upstreamOrigin:
+        auth.grant === 'client_credentials' ? undefined : await this.upstreamOrigin(workspace),
       action: this.urls.consent,
       flow: flowId,
       csrf,
     });
+  }
+
+  /** The origin of the upstream authorization URL (discovered for dcr/auto), for the consent page. */
+  private async upstreamOrigin(workspace: Workspace): Promise<string | undefined> {
+    const originOf = (url: string | undefined) => {
+      try {
+        return url === undefined ? undefined : new URL(url).origin;
+      } catch {
+        return undefined;
+      }
+    };
+    const configured = oauth2Of(workspace).authorizationUrl;
+    try {
+      const resolved = await this.deps.upstream.resolve(workspace);
+      return originOf(resolved.as.authorization_endpoint ?? configured);
+    } catch {
+      // The upstream redirect after consent reports the failure; the page names what it can.
+      return originOf(configured);
+    }
   }
 
   /** The consent form's POST: CSRF-checked and bound to the browser that saw the page. */

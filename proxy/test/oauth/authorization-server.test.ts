@@ -305,6 +305,34 @@ describe('the proxy authorization server for MCP clients', () => {
     assert.equal(back.searchParams.get('state'), 'client-state');
   });
 
+  test('the consent page names the upstream sign-in, marks the client name as its own claim, fits phones, stays unframeable', async () => {
+    const { body } = await register({
+      client_name: 'Claude Desktop',
+      redirect_uris: [CLIENT_REDIRECT],
+      token_endpoint_auth_method: 'none',
+    });
+    const page = await new UserAgent().request(authorizeUrl(body.client_id ?? '', 'v'.repeat(43)));
+    const html = await page.text();
+    assert.equal(page.status, 200);
+    assert.match(
+      html,
+      /<meta name="viewport" content="width=device-width, initial-scale=1">/,
+      'viewport meta',
+    );
+    assert.match(html, /says it is <strong id="client-name">Claude Desktop<\/strong>/);
+    assert.match(html, /chose this name itself/);
+    const upstreamOrigin = new URL(stack.upstream.url).origin;
+    assert.match(
+      html,
+      new RegExp(
+        `sign in at <strong id="upstream-origin">${upstreamOrigin.replace(/\./g, '\\.')}</strong>`,
+      ),
+    );
+    assert.match(html, /name="csrf" value="[A-Za-z0-9_-]{43}"/);
+    assert.equal(page.headers.get('x-frame-options'), 'DENY');
+    assert.match(page.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
+  });
+
   test('the consent page shows a hostile client name as text', async () => {
     const { body } = await register({
       client_name: '<script>alert(1)</script>',
