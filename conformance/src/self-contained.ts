@@ -126,8 +126,11 @@ interface RunningProxyHandle {
 }
 
 /** Our proxy's documented defaults, which the black-box suites cannot discover. */
-const OUR_PROXY_REFRESH_GRACE_S = 10;
-const OUR_PROXY_STATE_TTL_S = 600;
+// Short lifetimes (startProxy's public `oauthLifetimes`) so that the expiry checks run here
+// instead of being skipped as "longer than this check waits".
+const OUR_PROXY_REFRESH_GRACE_S = 3;
+const OUR_PROXY_STATE_TTL_S = 10;
+const OUR_PROXY_ACCESS_TOKEN_TTL_S = 10;
 
 /** Starts the self-contained stack: test server always, our proxy when its OAuth module exists. */
 export async function startSelfContained(
@@ -183,6 +186,11 @@ export async function startSelfContained(
       config: configPath,
       logger: pino({ level: 'silent' }),
       adminToken: randomBytes(16).toString('hex'),
+      oauthLifetimes: {
+        accessToken: OUR_PROXY_ACCESS_TOKEN_TTL_S,
+        flow: OUR_PROXY_STATE_TTL_S,
+        refreshGrace: OUR_PROXY_REFRESH_GRACE_S,
+      },
     });
     if (!isObject(proxy) || typeof proxy.url !== 'string' || typeof proxy.close !== 'function') {
       throw new Error('startProxy returned an unexpected value');

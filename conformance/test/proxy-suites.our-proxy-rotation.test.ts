@@ -1,4 +1,4 @@
-/** Downstream refresh-token rotation against our proxy, inside and outside its 10 s grace window. */
+/** Downstream refresh-token rotation against our proxy, inside and outside its grace window (3 s in self-contained mode). */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { assertConformant, runOnOurStack } from './our-stack';
@@ -13,6 +13,6 @@ test('our proxy rotates refresh tokens, honours the grace window, and revokes th
   assert.ok(report.results.every((r) => r.status === 'passed'));
   assert.match(
     report.results[0]?.notes.join(' ') ?? '',
-    /replay inside the 10 s grace window answered 200/,
+    /replay inside the 3 s grace window answered 200/,
   );
 });

@@ -63,6 +63,12 @@ Serve options:
       --allow-private-networks  let spec URLs point at private address ranges (loopback is
                            always allowed)
       --log-level <level>  fatal, error, warn, info, debug, trace or silent (default info)
+      --token-ttl <s>      lifetime of the proxy's access tokens for MCP clients (default 3600)
+      --refresh-token-ttl <s>  lifetime of its refresh tokens (default 2592000, 30 days)
+      --code-ttl <s>       lifetime of its authorization codes (default 60)
+      --flow-ttl <s>       how long an authorization may take, consent to upstream callback
+                           (the upstream state's lifetime; default 600)
+      --refresh-grace <s>  how long a rotated refresh token may be replayed (default 10)
   -h, --help               show this help
 
 Environment:
@@ -187,6 +193,11 @@ async function serveCommand(argv: string[], io: CliIo): Promise<number | undefin
       'allowed-host': { type: 'string', multiple: true },
       'allow-private-networks': { type: 'boolean' },
       'log-level': { type: 'string' },
+      'token-ttl': { type: 'string' },
+      'refresh-token-ttl': { type: 'string' },
+      'code-ttl': { type: 'string' },
+      'flow-ttl': { type: 'string' },
+      'refresh-grace': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     MAIN_USAGE,
@@ -206,6 +217,13 @@ async function serveCommand(argv: string[], io: CliIo): Promise<number | undefin
   if (!LOG_LEVELS.includes(level)) {
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`, MAIN_USAGE);
   }
+  const oauthLifetimes = {
+    accessToken: seconds('token-ttl', values['token-ttl'], 1),
+    refreshToken: seconds('refresh-token-ttl', values['refresh-token-ttl'], 1),
+    code: seconds('code-ttl', values['code-ttl'], 1),
+    flow: seconds('flow-ttl', values['flow-ttl'], 1),
+    refreshGrace: seconds('refresh-grace', values['refresh-grace'], 0),
+  };
   const config =
     values.config === undefined ? undefined : loadConfig(values.config, { env: io.env });
   // Logs go to stderr so that stdout carries only what people read: the banner.
@@ -218,6 +236,7 @@ async function serveCommand(argv: string[], io: CliIo): Promise<number | undefin
     ...(values['public-url'] === undefined ? {} : { publicUrl: values['public-url'] }),
     ...(values['allowed-host'] === undefined ? {} : { allowedHosts: values['allowed-host'] }),
     ...(values['allow-private-networks'] ? { fetchLimits: { allowPrivateNetworks: true } } : {}),
+    oauthLifetimes,
     encryptionKey: io.env.PROXY_ENCRYPTION_KEY,
     adminToken: io.env.PROXY_ADMIN_TOKEN,
     logger,
@@ -271,6 +290,19 @@ function portNumber(text: string): number {
     throw new UsageError(`--port must be a number from 0 to 65535 (got "${text}")`, MAIN_USAGE);
   }
   return port;
+}
+
+/** A duration flag in whole seconds, at least `min`; undefined when the flag is absent. */
+function seconds(flag: string, text: string | undefined, min: number): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < min) {
+    throw new UsageError(
+      `--${flag} must be a whole number of seconds, at least ${min} (got "${text}")`,
+      MAIN_USAGE,
+    );
+  }
+  return value;
 }
 
 function adminTokenCommand(argv: string[], io: CliIo): number {

@@ -11,6 +11,7 @@ import { loadConfig, type ProxyConfig } from './config';
 import { createLogger } from './log';
 import { type Authorize, accessKeyAuthorizer, createMcpRouter, defaultAllowedHosts } from './mcp';
 import { createOAuthModule } from './oauth';
+import type { AuthorizationServerTimings } from './oauth/authorization-server';
 import type { FetchLimits } from './openapi';
 import { openStore, type ProxyStore } from './store';
 import type { UpstreamCredentials, Workspace } from './types';
@@ -40,7 +41,23 @@ export type OAuthFactory = (context: {
   logger: Logger;
   /** The same address policy as spec fetching (private networks allowed or not). */
   fetchLimits: FetchLimits;
+  /** Lifetimes of the proxy's own OAuth artefacts (see `ProxyOptions.oauthLifetimes`). */
+  lifetimes: OAuthLifetimes;
 }) => OAuthIntegration;
+
+/** Lifetimes of what the proxy issues to MCP clients, in seconds; each has a default. */
+export interface OAuthLifetimes {
+  /** The proxy's access tokens (default 3600). */
+  accessToken?: number;
+  /** The proxy's refresh tokens (default 30 days). */
+  refreshToken?: number;
+  /** The proxy's authorization codes (default 60). */
+  code?: number;
+  /** A pending authorization, consent to upstream callback, including its state (default 600). */
+  flow?: number;
+  /** How long a rotated refresh token may be replayed before its family is revoked (default 10). */
+  refreshGrace?: number;
+}
 
 export interface ProxyOptions {
   /** Default 8080 (or the config file's); 0 picks a free port. */
@@ -69,6 +86,8 @@ export interface ProxyOptions {
   oauth?: OAuthFactory | false;
   /** Limits for fetching spec URLs (over the config file's `allowPrivateNetworks`). */
   fetchLimits?: FetchLimits;
+  /** Lifetimes of the proxy's own tokens, codes and pending authorizations. */
+  oauthLifetimes?: OAuthLifetimes;
   /** Upstream call limits (timeout, size cap). */
   execute?: ExecuteOptions;
   /** Close on SIGINT/SIGTERM (the CLI sets this). */
@@ -90,8 +109,27 @@ export interface RunningProxy {
 }
 
 /** The default OAuth integration: proxy/src/oauth over the proxy's store. */
-export const defaultOAuth: OAuthFactory = ({ store, publicUrl, logger, fetchLimits }) =>
-  createOAuthModule({ store, publicUrl, logger, fetchLimits });
+export const defaultOAuth: OAuthFactory = ({ store, publicUrl, logger, fetchLimits, lifetimes }) =>
+  createOAuthModule({ store, publicUrl, logger, fetchLimits, timings: lifetimesInMs(lifetimes) });
+
+/** Seconds (what people configure) to the OAuth module's milliseconds, defaults left out. */
+function lifetimesInMs(lifetimes: OAuthLifetimes): Partial<AuthorizationServerTimings> {
+  const names: Record<keyof OAuthLifetimes, keyof AuthorizationServerTimings> = {
+    accessToken: 'accessTokenTtl',
+    refreshToken: 'refreshTokenTtl',
+    code: 'codeTtl',
+    flow: 'flowTtl',
+    refreshGrace: 'refreshGrace',
+  };
+  const timings: Partial<AuthorizationServerTimings> = {};
+  for (const [key, name] of Object.entries(names) as Array<
+    [keyof OAuthLifetimes, typeof names.code]
+  >) {
+    const seconds = lifetimes[key];
+    if (seconds !== undefined) timings[name] = seconds * 1000;
+  }
+  return timings;
+}
 
 /** Starts the proxy: opens the store, applies the config, mounts every router, listens. */
 export async function startProxy(options: ProxyOptions = {}): Promise<RunningProxy> {
@@ -158,7 +196,15 @@ export async function startProxy(options: ProxyOptions = {}): Promise<RunningPro
     const oauthFactory = options.oauth === undefined ? defaultOAuth : options.oauth;
     // ---- OAuth seam: oauth2 workspaces are authorized and credentialed by the OAuth module. ----
     oauth =
-      oauthFactory === false ? undefined : oauthFactory({ store, publicUrl, logger, fetchLimits });
+      oauthFactory === false
+        ? undefined
+        : oauthFactory({
+            store,
+            publicUrl,
+            logger,
+            fetchLimits,
+            lifetimes: options.oauthLifetimes ?? {},
+          });
     const accessKey = accessKeyAuthorizer();
     const authorize: Authorize = (req, res, ws) => {
       if (ws.auth.type !== 'oauth2') return accessKey(req, res, ws);

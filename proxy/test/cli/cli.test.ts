@@ -94,6 +94,8 @@ describe('proxy CLI: help and usage errors', () => {
   for (const [args, message] of [
     [['--bogus'], /Unknown option '--bogus'/],
     [['--port', 'eighty'], /--port must be a number from 0 to 65535 \(got "eighty"\)/],
+    [['--token-ttl', '0'], /--token-ttl must be a whole number of seconds, at least 1 \(got "0"\)/],
+    [['--refresh-grace', 'soon'], /--refresh-grace must be a whole number of seconds, at least 0/],
     [['frobnicate'], /unknown command "frobnicate"/],
     [['workspace'], /missing workspace command/],
     [['workspace', 'explode'], /unknown workspace command "explode"/],
