@@ -9,7 +9,13 @@ import type { Logger } from 'pino';
 import { createAdminRouter, resolveAdminToken } from './admin';
 import { loadConfig, type ProxyConfig } from './config';
 import { createLogger } from './log';
-import { type Authorize, accessKeyAuthorizer, createMcpRouter, defaultAllowedHosts } from './mcp';
+import {
+  type Authorize,
+  accessKeyAuthorizer,
+  createMcpEndpoint,
+  defaultAllowedHosts,
+  type McpEndpoint,
+} from './mcp';
 import { createOAuthModule } from './oauth';
 import type { AuthorizationServerTimings } from './oauth/authorization-server';
 import type { FetchLimits } from './openapi';
@@ -149,6 +155,7 @@ export async function startProxy(options: ProxyOptions = {}): Promise<RunningPro
   });
   const servers: Server[] = [];
   let oauth: OAuthIntegration | undefined;
+  let mcp: McpEndpoint | undefined;
   try {
     const adminToken = resolveAdminToken(store.settings, options.adminToken);
     const fetchLimits: FetchLimits = {
@@ -234,18 +241,17 @@ export async function startProxy(options: ProxyOptions = {}): Promise<RunningPro
       }),
     );
     if (oauth !== undefined) app.use(oauth.router);
-    app.use(
-      '/mcp',
-      createMcpRouter({
-        getWorkspace: (id) => store.workspaces.get(id),
-        getToolSet: (ws) => toolSets.get(ws),
-        credentialsFor,
-        authorize,
-        allowedHosts,
-        logger: logger.child({ part: 'mcp' }),
-        ...(options.execute === undefined ? {} : { execute: options.execute }),
-      }),
-    );
+    mcp = createMcpEndpoint({
+      getWorkspace: (id) => store.workspaces.get(id),
+      getToolSet: (ws) => toolSets.get(ws),
+      credentialsFor,
+      authorize,
+      allowedHosts,
+      logger: logger.child({ part: 'mcp' }),
+      ...(options.execute === undefined ? {} : { execute: options.execute }),
+    });
+    const endpoint = mcp;
+    app.use('/mcp', endpoint.router);
     app.use((req: Request, res: Response) => {
       res
         .status(404)
@@ -270,6 +276,8 @@ export async function startProxy(options: ProxyOptions = {}): Promise<RunningPro
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);
         }
+        // Sessions first: their open SSE streams would otherwise hold the servers open.
+        await endpoint.close();
         await Promise.all(servers.map(closeServer));
         oauth?.close?.();
         store.close();
@@ -301,6 +309,7 @@ export async function startProxy(options: ProxyOptions = {}): Promise<RunningPro
       close,
     };
   } catch (error) {
+    await mcp?.close();
     await Promise.all(servers.map(closeServer));
     oauth?.close?.();
     store.close();
