@@ -30,7 +30,7 @@ import type { OAuth2UpstreamAuth, Workspace } from '../types';
 import { sendConsentPage, sendErrorPage } from './pages';
 import type { FlowRecord, OAuthRepository, TokenRecord } from './repository';
 import { randomToken, safeEqual, sha256Hex } from './tokens';
-import { classify, type UpstreamOAuth } from './upstream';
+import { classify, revokeUpstreamInBackground, type UpstreamOAuth } from './upstream';
 
 /** Lifetimes and limits of the proxy's own artifacts (ms). */
 export interface AuthorizationServerTimings {
@@ -493,7 +493,7 @@ export class WorkspaceAuthorizationServer implements OAuthServerProvider {
     const now = this.deps.clock();
     if (!this.deps.repo.useCode(code.codeHash, now)) {
       // A replayed code: whatever it yielded is revoked (RFC 6749 §4.1.2).
-      this.deps.repo.revokeGrant(code.grantId, now);
+      this.dropGrant(code.grantId, now);
       throw new InvalidGrantError('invalid authorization code');
     }
     return this.issueTokens(client, code.grantId, code.scopes, true);
@@ -534,7 +534,7 @@ export class WorkspaceAuthorizationServer implements OAuthServerProvider {
         this.deps.repo.getToken(record.tokenHash)?.rotatedAt ?? record.rotatedAt ?? 0;
       if (now - rotatedAt > this.deps.timings.refreshGrace) {
         // Reuse of a rotated refresh token after the grace: the whole family goes (OAuth 2.1 §4.3.1).
-        this.deps.repo.revokeGrant(record.grantId, now);
+        this.dropGrant(record.grantId, now);
         this.deps.logger?.warn({ grantId: record.grantId }, 'refresh token reuse: grant revoked');
         throw new InvalidGrantError('invalid refresh token');
       }
@@ -623,8 +623,17 @@ export class WorkspaceAuthorizationServer implements OAuthServerProvider {
     const record = this.deps.repo.getToken(sha256Hex(request.token));
     if (record === undefined || record.clientId !== client.client_id) return;
     const now = this.deps.clock();
-    if (record.kind === 'refresh') this.deps.repo.revokeGrant(record.grantId, now);
+    if (record.kind === 'refresh') this.dropGrant(record.grantId, now);
     else this.deps.repo.revokeToken(record.tokenHash, now);
+  }
+
+  /** Revokes a grant here, then its upstream tokens at the upstream (in the background). */
+  private dropGrant(grantId: string, now: number): void {
+    const upstream = this.deps.repo.revokeGrant(grantId, now);
+    void revokeUpstreamInBackground(this.deps.upstream, this.getWorkspace(), upstream, {
+      grantId,
+      logger: this.deps.logger,
+    });
   }
 
   private grantIsLive(grantId: string): boolean {

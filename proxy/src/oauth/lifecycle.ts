@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { CallContext, UpstreamCredentials, Workspace } from '../types';
 import type { OAuthRepository, UpstreamTokenSet } from './repository';
-import { type UpstreamOAuth, UpstreamOAuthError } from './upstream';
+import { revokeUpstreamInBackground, type UpstreamOAuth, UpstreamOAuthError } from './upstream';
 
 export type GrantErrorCode =
   /** The downstream grant is gone or revoked: the MCP client must authorize again. */
@@ -146,7 +146,7 @@ export class TokenLifecycle {
     const grant = this.liveGrant(workspace, grantId);
     const refreshToken = grant.upstream.refreshToken;
     if (refreshToken === undefined) {
-      this.dropGrant(grantId, 'the upstream gave no refresh token');
+      this.dropGrant(workspace, grantId, 'the upstream gave no refresh token');
       throw new GrantError(
         'ERR_GRANT_REVOKED',
         'the upstream token expired and cannot be refreshed',
@@ -156,7 +156,7 @@ export class TokenLifecycle {
       this.options.upstream.refresh(workspace, refreshToken),
     ).catch((error: unknown) => {
       if (error instanceof UpstreamOAuthError && error.code === 'ERR_UPSTREAM_INVALID_GRANT') {
-        this.dropGrant(grantId, 'the upstream answered invalid_grant');
+        this.dropGrant(workspace, grantId, 'the upstream answered invalid_grant');
         throw new GrantError('ERR_GRANT_REVOKED', 'the upstream refused the refresh token');
       }
       throw new GrantError(
@@ -228,9 +228,14 @@ export class TokenLifecycle {
     return { upstream: grant.upstream, upstreamVersion: grant.upstreamVersion };
   }
 
-  private dropGrant(grantId: string, reason: string): void {
-    this.options.repo.revokeGrant(grantId, this.options.clock());
+  /** Revokes the grant, and its upstream tokens at the upstream in the background. */
+  private dropGrant(workspace: Workspace, grantId: string, reason: string): void {
+    const upstream = this.options.repo.revokeGrant(grantId, this.options.clock());
     this.options.logger?.warn({ grantId, reason }, 'grant revoked');
+    void revokeUpstreamInBackground(this.options.upstream, workspace, upstream, {
+      grantId,
+      logger: this.options.logger,
+    });
   }
 
   private async withRetries<T>(attempt: () => Promise<T>): Promise<T> {

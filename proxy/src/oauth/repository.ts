@@ -506,18 +506,33 @@ export class OAuthRepository {
       .run(grantId, holder);
   }
 
-  /** Revokes a grant: its upstream tokens are dropped and every proxy token of it stops working. */
-  revokeGrant(id: string, now: number): void {
-    this.db.transaction(() => {
-      this.db
-        .prepare(
-          'UPDATE oauth_grants SET revoked_at = COALESCE(revoked_at, ?), upstream = NULL WHERE id = ?',
-        )
-        .run(now, id);
-      this.db
-        .prepare('UPDATE oauth_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE grant_id = ?')
-        .run(now, id);
-    })();
+  /**
+   * Revokes a grant: its upstream tokens are dropped and every proxy token of it stops working.
+   * Returns the upstream tokens this call dropped (undefined when it was already revoked), so
+   * that exactly one caller revokes them upstream.
+   */
+  revokeGrant(id: string, now: number): UpstreamTokenSet | undefined {
+    return this.db
+      .transaction(() => {
+        const row = this.db
+          .prepare('SELECT upstream FROM oauth_grants WHERE id = ? AND revoked_at IS NULL')
+          .get(id) as Row | undefined;
+        const sealed = row === undefined ? undefined : optStr(row, 'upstream');
+        this.db
+          .prepare(
+            'UPDATE oauth_grants SET revoked_at = COALESCE(revoked_at, ?), upstream = NULL WHERE id = ?',
+          )
+          .run(now, id);
+        this.db
+          .prepare(
+            'UPDATE oauth_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE grant_id = ?',
+          )
+          .run(now, id);
+        return sealed === undefined
+          ? undefined
+          : (JSON.parse(this.open(sealed, `oauth_grants:${id}`)) as UpstreamTokenSet);
+      })
+      .immediate();
   }
 
   private sealUpstream(id: string, tokens: UpstreamTokenSet): string {

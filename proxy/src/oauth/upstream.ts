@@ -1,10 +1,12 @@
 /**
  * The proxy as an OAuth client of a workspace's upstream authorization server, on oauth4webapi:
- * the authorization URL (PKCE S256, state), the code exchange, client_credentials, refresh, and
- * for the dcr/auto providers discovery (RFC 9728, RFC 8414) and registration (RFC 7591).
+ * the authorization URL (PKCE S256, state), the code exchange, client_credentials, refresh,
+ * revocation (RFC 7009), and for the dcr/auto providers discovery (RFC 9728, RFC 8414) and
+ * registration (RFC 7591).
  */
 import { createHash } from 'node:crypto';
 import * as oauth from 'oauth4webapi';
+import type { Logger } from 'pino';
 import { loadSpec } from '../openapi';
 import type { OAuth2UpstreamAuth, Workspace } from '../types';
 import type { OAuthRepository, UpstreamTokenSet } from './repository';
@@ -59,6 +61,11 @@ const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 export class UpstreamOAuth {
   private readonly options: UpstreamOAuthOptions;
   private readonly resolved = new Map<string, { key: string; value: Promise<ResolvedUpstream> }>();
+  /** Revocation endpoints of custom providers, from their metadata (undefined: none advertised). */
+  private readonly revocationEndpoints = new Map<
+    string,
+    { key: string; endpoint: string | undefined }
+  >();
 
   constructor(options: UpstreamOAuthOptions) {
     this.options = options;
@@ -161,6 +168,63 @@ export class UpstreamOAuth {
         this.requestOptions(upstream),
       ),
     );
+  }
+
+  /**
+   * Revokes an upstream token (RFC 7009) when the upstream advertises a revocation endpoint;
+   * resolves false when it advertises none. Custom providers are asked for their RFC 8414
+   * metadata at the issuer (once per configuration) only for this.
+   * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
+   */
+  async revoke(
+    workspace: Workspace,
+    token: string,
+    hint: 'refresh_token' | 'access_token',
+  ): Promise<boolean> {
+    const upstream = await this.resolve(workspace);
+    const endpoint = await this.revocationEndpoint(workspace, upstream);
+    if (endpoint === undefined) return false;
+    try {
+      const response = await oauth.revocationRequest(
+        { ...upstream.as, revocation_endpoint: endpoint },
+        upstream.client,
+        upstream.clientAuth,
+        token,
+        { additionalParameters: { token_type_hint: hint }, ...this.httpOptions(new URL(endpoint)) },
+      );
+      await oauth.processRevocationResponse(response);
+    } catch (error) {
+      throw classify(error);
+    }
+    return true;
+  }
+
+  private async revocationEndpoint(
+    workspace: Workspace,
+    upstream: ResolvedUpstream,
+  ): Promise<string | undefined> {
+    if (upstream.as.revocation_endpoint !== undefined) return upstream.as.revocation_endpoint;
+    if (upstream.auth.provider !== 'custom') return undefined;
+    const key = configHash(upstream.auth, workspace.baseUrl);
+    const cached = this.revocationEndpoints.get(workspace.id);
+    if (cached?.key === key) return cached.endpoint;
+    const issuer = new URL(upstream.as.issuer);
+    let lastError: unknown;
+    for (const algorithm of ['oauth2', 'oidc'] as const) {
+      try {
+        const response = await oauth.discoveryRequest(issuer, {
+          algorithm,
+          ...this.httpOptions(issuer),
+        });
+        const as = await oauth.processDiscoveryResponse(issuer, response);
+        this.revocationEndpoints.set(workspace.id, { key, endpoint: as.revocation_endpoint });
+        return as.revocation_endpoint;
+      } catch (error) {
+        lastError = error;
+      }
+    }
+    // Not cached: the next revocation asks again (the upstream may have been down).
+    throw classify(lastError);
   }
 
   /** Endpoints and client of a workspace, discovered and registered once per configuration. */
@@ -528,4 +592,34 @@ async function specHints(workspace: Workspace): Promise<SpecHints> {
     }
   }
   return hints;
+}
+
+/**
+ * Revokes the upstream tokens of a grant the proxy just dropped, in the background: best-effort
+ * (failures are logged by code, never with the token), bounded by the upstream request timeout,
+ * and never awaited by the response that dropped the grant. The refresh token is revoked when
+ * there is one (RFC 7009 §2.1: the upstream may then drop the access tokens with it), else the
+ * access token.
+ */
+export function revokeUpstreamInBackground(
+  upstream: UpstreamOAuth,
+  workspace: Workspace | undefined,
+  tokens: UpstreamTokenSet | undefined,
+  log: { grantId: string; logger?: Logger },
+): Promise<void> {
+  if (workspace === undefined || tokens === undefined) return Promise.resolve();
+  const [token, hint] =
+    tokens.refreshToken === undefined
+      ? [tokens.accessToken, 'access_token' as const]
+      : [tokens.refreshToken, 'refresh_token' as const];
+  const context = { grantId: log.grantId, workspace: workspace.id, tokenType: hint };
+  return upstream.revoke(workspace, token, hint).then(
+    (revoked) => {
+      if (revoked) log.logger?.info(context, 'upstream token revoked');
+    },
+    (error: unknown) => {
+      const failure = classify(error);
+      log.logger?.warn({ ...context, code: failure.code }, 'upstream token revocation failed');
+    },
+  );
 }

@@ -10,7 +10,14 @@ import {
 } from '../../src/oauth/lifecycle';
 import { UpstreamOAuth } from '../../src/oauth/upstream';
 import type { CallContext } from '../../src/types';
-import { json, oauthWorkspace, type TempStore, tempStore, tokenEndpoint } from './support';
+import {
+  json,
+  oauthWorkspace,
+  type TempStore,
+  TOKEN_URL,
+  tempStore,
+  tokenEndpoint,
+} from './support';
 
 const T0 = 1_800_000_000_000;
 
@@ -214,8 +221,9 @@ describe('TokenLifecycle', () => {
     seedGrant('grant-1', 1_000);
     now = T0 + 5_000;
     let calls = 0;
-    const refusing = async () => {
-      calls += 1;
+    // Counts token requests only: dropping the grant also looks for a revocation endpoint.
+    const refusing = async (url: string | URL | Request) => {
+      if (String(url) === TOKEN_URL) calls += 1;
       return json({ error: 'invalid_grant', error_description: 'expired' }, 400);
     };
     const lifecycle = setup(refusing as typeof fetch);
