@@ -53,10 +53,15 @@ export interface OAuthModule {
   /** Mount at the application root: metadata, /oauth/<ws>/*, /oauth/callback. */
   router: express.Router;
   /**
-   * Checks the MCP client's bearer token for workspace `ws`. Resolves `{ grantId }` when valid;
-   * otherwise answers 401 with `WWW-Authenticate` and resolves undefined.
+   * Checks the MCP client's bearer token for workspace `ws`. Resolves `{ grantId, scopes }` (the
+   * proxy token's scopes, for insufficient_scope checks) when valid; otherwise answers 401 with
+   * `WWW-Authenticate` and resolves undefined.
    */
-  authorize(req: Request, res: Response, ws: Workspace): Promise<{ grantId?: string } | undefined>;
+  authorize(
+    req: Request,
+    res: Response,
+    ws: Workspace,
+  ): Promise<{ grantId?: string; scopes: string[] } | undefined>;
   /** Upstream credentials for an oauth2 workspace's tool calls. */
   credentialsFor(ws: Workspace): UpstreamCredentials;
   readonly repo: OAuthRepository;
@@ -296,7 +301,10 @@ export function createOAuthModule(options: OAuthModuleOptions): OAuthModule {
         try {
           const info = await entry.server.verifyAccessToken(token);
           const grantId = info.extra?.grantId;
-          return { grantId: typeof grantId === 'string' ? grantId : undefined };
+          return {
+            grantId: typeof grantId === 'string' ? grantId : undefined,
+            scopes: [...info.scopes],
+          };
         } catch {
           // Answered below, without saying why.
         }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import type { Request, Response } from 'express';
 import * as oauth from 'oauth4webapi';
 import { type OAuthStack, startOAuthStack } from './harness';
 import { UserAgent } from './user-agent';
@@ -447,6 +448,31 @@ describe('the proxy authorization server for MCP clients', () => {
     } finally {
       offset -= 60_000;
     }
+  });
+
+  test("authorize() resolves the grant and the proxy token's scopes, narrowed ones included", async () => {
+    const clientId = await publicClient();
+    const { code, verifier } = await obtainCode(clientId);
+    const full = (await exchange(clientId, code, verifier)).body;
+    const check = (accessToken: string) =>
+      stack.oauth.authorize(
+        { headers: { authorization: `Bearer ${accessToken}` } } as Request,
+        {} as Response,
+        stack.workspace,
+      );
+    const granted = await check(full.access_token);
+    assert.deepEqual(granted?.scopes, ['items:read', 'users:read']);
+    assert.equal(typeof granted?.grantId, 'string');
+    const narrowed = await token({
+      grant_type: 'refresh_token',
+      client_id: clientId,
+      refresh_token: full.refresh_token ?? '',
+      resource: stack.mcpUrl,
+      scope: 'users:read',
+    });
+    const result = await check(narrowed.body.access_token);
+    assert.deepEqual(result?.scopes, ['users:read']);
+    assert.equal(result?.grantId, granted?.grantId);
   });
 
   test('revoking a refresh token ends its grant', async () => {
