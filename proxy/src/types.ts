@@ -97,6 +97,11 @@ export interface OperationBinding {
   body?: { arg: string; contentType: string; required: boolean };
   /** Security requirement alternatives of the operation (names of securitySchemes). */
   security: string[][];
+  /**
+   * The OAuth scopes (oauth2 and openIdConnect schemes) of each security alternative: a token
+   * holding every scope of one alternative may call the operation. Absent when no scope is needed.
+   */
+  scopes?: string[][];
 }
 
 export interface ToolAnnotations {

@@ -7,12 +7,22 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request, Response } from 'express';
 import type { Workspace } from '../types';
 
+/** Who a request was authorized as. */
+export interface Authorization {
+  /** The OAuth grant behind the token. */
+  grantId?: string;
+  /** The OAuth token's scopes; absent when no OAuth token was presented (no scope check). */
+  scopes?: string[];
+  /** The workspace's RFC 9728 metadata URL, named in `insufficient_scope` challenges. */
+  resourceMetadata?: string;
+}
+
 /** Decides whether a request may use a workspace; `undefined` means it was answered (401). */
 export type Authorize = (
   req: Request,
   res: Response,
   workspace: Workspace,
-) => Promise<{ grantId?: string } | undefined>;
+) => Promise<Authorization | undefined>;
 
 /** RFC 6750 §2.1: `Bearer` then one b64token. */
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;

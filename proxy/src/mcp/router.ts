@@ -24,15 +24,17 @@ import express, { type NextFunction, type Request, type Response, Router } from 
 import { buildUpstreamRequest } from '../openapi/request';
 import type { ToolSet, UpstreamCredentials, Workspace } from '../types';
 import type { ExecuteOptions } from '../upstream/execute';
-import type { Authorize } from './access-key';
+import type { Authorization, Authorize } from './access-key';
 import { ArgumentValidator } from './arguments';
 import { hostOriginGuard } from './request-guard';
+import { scopesToStepUp, sendInsufficientScope } from './scopes';
 import { type McpSession, SessionTable, type SessionTableOptions } from './sessions';
 import {
   type BuildRequest,
   createToolServer,
   type McpLogger,
   type ToolServerContext,
+  toolsByName,
 } from './tool-server';
 
 export interface McpRouterDeps {
@@ -73,7 +75,7 @@ const SESSION_HEADER = 'mcp-session-id';
 
 interface Authorized {
   workspace: Workspace;
-  grant: { grantId?: string };
+  grant: Authorization;
 }
 
 interface Session extends McpSession {
@@ -106,7 +108,7 @@ export function createMcpEndpoint(deps: McpRouterDeps): McpEndpoint {
     async function authorizeWorkspace(req: Request, res: Response, next: NextFunction) {
       const id = String(req.params.workspaceId);
       let workspace: Workspace | undefined;
-      let grant: { grantId?: string } | undefined;
+      let grant: Authorization | undefined;
       try {
         workspace = WORKSPACE_ID.test(id) ? deps.getWorkspace(id) : undefined;
         if (!workspace) {
@@ -157,6 +159,7 @@ export function createMcpEndpoint(deps: McpRouterDeps): McpEndpoint {
       const authorized = res.locals.mcp as Authorized;
       const existing = res.locals.session as Session | undefined;
       try {
+        if (await refusedForScope(req, res, authorized)) return;
         if (existing) {
           existing.open++;
           try {
@@ -186,6 +189,32 @@ export function createMcpEndpoint(deps: McpRouterDeps): McpEndpoint {
     else if (type === 'entity.too.large') rpcError(res, 413, -32600, 'Request body too large');
     else internalError(res, error);
   });
+
+  /**
+   * Answers 403 insufficient_scope when an OAuth token lacks the scopes of a tool it calls,
+   * before the MCP server (and the upstream) sees the request. tools/list and the rest pass.
+   */
+  async function refusedForScope(
+    req: Request,
+    res: Response,
+    { workspace, grant }: Authorized,
+  ): Promise<boolean> {
+    if (grant.scopes === undefined || req.method !== 'POST') return false;
+    let toolSet: ToolSet;
+    try {
+      toolSet = await deps.getToolSet(workspace);
+    } catch {
+      return false; // The MCP server reports the unusable spec; no upstream call can follow.
+    }
+    const needed = scopesToStepUp(toolsByName(toolSet), req.body, grant.scopes);
+    if (needed === undefined) return false;
+    deps.logger.debug(
+      { workspace: workspace.id, needed },
+      'tool call refused: the token lacks the scope',
+    );
+    sendInsufficientScope(res, needed, grant.resourceMetadata);
+    return true;
+  }
 
   function contextFor({ workspace, grant }: Authorized): ToolServerContext {
     const context: ToolServerContext = {
@@ -286,7 +315,7 @@ function newSessionId(): string {
  * Who a session belongs to: the OAuth grant behind the token, else the credential presented
  * (hashed: the table never holds a key), so that only its holder can use the session.
  */
-function principalOf(req: Request, grant: { grantId?: string }): string {
+function principalOf(req: Request, grant: Authorization): string {
   if (grant.grantId !== undefined) return `grant:${grant.grantId}`;
   const credential = req.headers.authorization ?? '';
   return `credential:${createHash('sha256').update(credential).digest('base64url')}`;

@@ -176,7 +176,8 @@ function listedTools(toolSet: ToolSet, selection: ToolSelection): Tool[] {
 
 const indexes = new WeakMap<ToolSet, Map<string, GeneratedTool>>();
 
-function toolsByName(toolSet: ToolSet): Map<string, GeneratedTool> {
+/** The tool set's tools by name, indexed once per tool set. */
+export function toolsByName(toolSet: ToolSet): Map<string, GeneratedTool> {
   let index = indexes.get(toolSet);
   if (!index) {
     index = new Map(toolSet.tools.map((t) => [t.name, t]));

@@ -53,15 +53,15 @@ export interface OAuthModule {
   /** Mount at the application root: metadata, /oauth/<ws>/*, /oauth/callback. */
   router: express.Router;
   /**
-   * Checks the MCP client's bearer token for workspace `ws`. Resolves `{ grantId, scopes }` (the
-   * proxy token's scopes, for insufficient_scope checks) when valid; otherwise answers 401 with
-   * `WWW-Authenticate` and resolves undefined.
+   * Checks the MCP client's bearer token for workspace `ws`. Resolves `{ grantId, scopes,
+   * resourceMetadata }` (the proxy token's scopes and the RFC 9728 URL, for insufficient_scope
+   * challenges) when valid; otherwise answers 401 with `WWW-Authenticate` and resolves undefined.
    */
   authorize(
     req: Request,
     res: Response,
     ws: Workspace,
-  ): Promise<{ grantId?: string; scopes: string[] } | undefined>;
+  ): Promise<{ grantId?: string; scopes: string[]; resourceMetadata: string } | undefined>;
   /** Upstream credentials for an oauth2 workspace's tool calls. */
   credentialsFor(ws: Workspace): UpstreamCredentials;
   readonly repo: OAuthRepository;
@@ -304,6 +304,7 @@ export function createOAuthModule(options: OAuthModuleOptions): OAuthModule {
           return {
             grantId: typeof grantId === 'string' ? grantId : undefined,
             scopes: [...info.scopes],
+            resourceMetadata: urls.resourceMetadata,
           };
         } catch {
           // Answered below, without saying why.

@@ -103,6 +103,7 @@ export async function generateTools(
       : document;
   const converter = new SchemaConverter(doc, { dialect, maxNodes: opts.maxSchemaNodes });
   const credentials = credentialParameters(doc);
+  const oauthSchemes = oauthSchemeNames(doc);
   const candidates: Candidate[] = [];
   const skipped: SkippedOperation[] = [];
   const notes: string[] = [];
@@ -134,6 +135,7 @@ export async function generateTools(
           doc,
           converter,
           credentials,
+          oauthSchemes,
           path,
           method,
           item,
@@ -183,6 +185,8 @@ interface OperationContext {
   doc: Record<string, unknown>;
   converter: SchemaConverter;
   credentials: Set<string>;
+  /** Names of the oauth2 and openIdConnect security schemes. */
+  oauthSchemes: Set<string>;
   path: string;
   method: Method;
   item: Record<string, unknown>;
@@ -280,13 +284,16 @@ function buildTool(ctx: OperationContext): Omit<GeneratedTool, 'name'> {
 
   const outputSchema = responseSchema(op, pointer, converter);
   const summary = typeof op.summary === 'string' ? op.summary.trim() : '';
+  const security = op.security ?? ctx.doc.security;
+  const scopes = requiredScopes(security, ctx.oauthSchemes);
   const binding: OperationBinding = {
     method: upper,
     path,
     ...(typeof op.operationId === 'string' ? { operationId: op.operationId } : {}),
     parameters: bindings,
     ...(body ? { body } : {}),
-    security: securityAlternatives(op.security ?? ctx.doc.security),
+    security: securityAlternatives(security),
+    ...(scopes ? { scopes } : {}),
   };
   return {
     ...(summary ? { title: summary } : {}),
@@ -463,6 +470,35 @@ function annotations(method: OperationBinding['method'], summary: string): ToolA
 function securityAlternatives(security: unknown): string[][] {
   if (!Array.isArray(security)) return [];
   return security.filter(isObject).map((req) => Object.keys(req));
+}
+
+/**
+ * The OAuth scopes of each security alternative (from its oauth2 and openIdConnect schemes), or
+ * undefined when the operation needs none: no security, or one alternative asking for no scope
+ * (an empty requirement, a non-OAuth scheme, an OAuth scheme with an empty list) is enough.
+ */
+function requiredScopes(security: unknown, oauthSchemes: Set<string>): string[][] | undefined {
+  if (!Array.isArray(security) || oauthSchemes.size === 0) return undefined;
+  const alternatives: string[][] = [];
+  for (const requirement of security) {
+    if (!isObject(requirement)) continue;
+    const scopes = new Set<string>();
+    for (const [scheme, list] of Object.entries(requirement)) {
+      if (!oauthSchemes.has(scheme) || !Array.isArray(list)) continue;
+      for (const scope of list) if (typeof scope === 'string' && scope !== '') scopes.add(scope);
+    }
+    if (scopes.size === 0) return undefined;
+    alternatives.push([...scopes]);
+  }
+  return alternatives.length > 0 ? alternatives : undefined;
+}
+
+function oauthSchemeNames(doc: Record<string, unknown>): Set<string> {
+  const names = new Set<string>();
+  for (const [name, scheme] of Object.entries(securitySchemes(doc))) {
+    if (scheme.type === 'oauth2' || scheme.type === 'openIdConnect') names.add(name);
+  }
+  return names;
 }
 
 function securitySchemes(doc: Record<string, unknown>): Record<string, JsonSchema> {

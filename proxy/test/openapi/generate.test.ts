@@ -427,3 +427,48 @@ describe('generateTools: external $refs', () => {
     }
   });
 });
+
+describe('generateTools: OAuth scopes per operation', () => {
+  const spec = (paths: Record<string, unknown>, security?: unknown) => ({
+    openapi: '3.1.0',
+    info: { title: 'scopes', version: '1' },
+    ...(security === undefined ? {} : { security }),
+    components: {
+      securitySchemes: {
+        oauth: { type: 'oauth2', flows: {} },
+        oidc: { type: 'openIdConnect', openIdConnectUrl: 'https://as.example/.well-known/x' },
+        key: { type: 'apiKey', in: 'header', name: 'X-Key' },
+      },
+    },
+    paths,
+  });
+  const op = (operationId: string, security?: unknown) => ({
+    operationId,
+    ...(security === undefined ? {} : { security }),
+    responses: { '200': { description: 'ok' } },
+  });
+
+  test('the scopes of each OAuth alternative; none recorded when an alternative needs none', async () => {
+    const set = await generateTools(
+      spec(
+        {
+          '/a': {
+            get: op('inherited'),
+            post: op('both', [{ oauth: ['w'], oidc: ['profile', 'w'] }, { oauth: ['admin'] }]),
+            put: op('withKey', [{ oauth: ['w'] }, { key: [] }]),
+            delete: op('emptyAlternative', [{ oauth: ['w'] }, {}]),
+            patch: op('emptyList', [{ oauth: [] }]),
+          },
+          '/b': { get: op('unsecured', []), post: op('keyOnly', [{ key: [] }]) },
+        },
+        [{ oauth: ['r'] }],
+      ),
+    );
+    assert.deepEqual(tool(set, 'inherited').binding.scopes, [['r']]);
+    assert.deepEqual(tool(set, 'both').binding.scopes, [['w', 'profile'], ['admin']]);
+    for (const name of ['withKey', 'emptyAlternative', 'emptyList', 'unsecured', 'keyOnly']) {
+      assert.equal(tool(set, name).binding.scopes, undefined, name);
+    }
+    assert.deepEqual(tool(set, 'withKey').binding.security, [['oauth'], ['key']]);
+  });
+});
