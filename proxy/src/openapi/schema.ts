@@ -239,10 +239,45 @@ export class SchemaConverter {
         (n) => typeof n !== 'string' || !hidden.includes(n),
       );
     }
+    // Draft-4 style boolean bounds also turn up in 3.1 documents; 2020-12 validators reject them.
+    rewriteBooleanBounds(schema, out);
     if (this.dialect === '3.0') rewrite30(schema, out);
+    this.dropInvalidPatterns(out, pointer);
     if (Array.isArray(out.required) && out.required.length === 0) delete out.required;
     if (out.examples === undefined && schema.example !== undefined) out.examples = [schema.example];
     return out;
+  }
+
+  /**
+   * JSON Schema patterns are ECMA-262 regular expressions with the `u` flag (what ajv and the MCP
+   * SDK compile). A spec written for another engine can carry one that is not: drop it with a
+   * note rather than ship a schema no client can compile.
+   */
+  private dropInvalidPatterns(out: JsonSchema, pointer: string): void {
+    if (typeof out.pattern === 'string' && !isEcmaPattern(out.pattern)) {
+      this.notes.add(
+        `pattern ${JSON.stringify(out.pattern)} at ${pointer} is not an ECMA-262 regular expression; dropped`,
+      );
+      delete out.pattern;
+    }
+    if (isObject(out.patternProperties)) {
+      for (const key of Object.keys(out.patternProperties)) {
+        if (isEcmaPattern(key)) continue;
+        this.notes.add(
+          `patternProperties key ${JSON.stringify(key)} at ${pointer} is not an ECMA-262 regular expression; dropped`,
+        );
+        delete out.patternProperties[key];
+      }
+    }
+  }
+}
+
+function isEcmaPattern(pattern: string): boolean {
+  try {
+    new RegExp(pattern, 'u');
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -264,8 +299,8 @@ function isHiddenProperty(schema: unknown, mode: SchemaMode, converter: SchemaCo
   return mode === 'input' ? target.readOnly === true : target.writeOnly === true;
 }
 
-/** OpenAPI 3.0 schema dialect → JSON Schema 2020-12. */
-function rewrite30(source: Record<string, unknown>, out: JsonSchema): void {
+/** Draft-4 boolean `exclusiveMinimum`/`exclusiveMaximum` → the 2020-12 numeric form. */
+function rewriteBooleanBounds(source: Record<string, unknown>, out: JsonSchema): void {
   for (const [bool, bound] of [
     ['exclusiveMinimum', 'minimum'],
     ['exclusiveMaximum', 'maximum'],
@@ -279,6 +314,10 @@ function rewrite30(source: Record<string, unknown>, out: JsonSchema): void {
       }
     }
   }
+}
+
+/** OpenAPI 3.0 schema dialect → JSON Schema 2020-12. */
+function rewrite30(source: Record<string, unknown>, out: JsonSchema): void {
   if (out.type === 'file') {
     out.type = 'string';
     out.format = 'binary';
