@@ -13,8 +13,9 @@ import { runForTest } from './helpers';
 export const KNOWN_PROXY_FINDINGS: Record<string, string> = {
   // 'proxy-dcr-auth-method' caught the proxy registering token_endpoint_auth_method "aa_"
   // verbatim; fixed in 03e3ed1.
-  'proxy-refresh-upstream-invalid-grant':
-    'after an upstream invalid_grant the first tool call answers HTTP 200 with a tool error ("upstream credentials are unavailable") instead of 401; later calls do get 401 and there is no refresh loop',
+  // 'proxy-refresh-upstream-invalid-grant' caught the first tool call after an upstream
+  // invalid_grant answering HTTP 200 with a tool error instead of 401; fixed (the OAuth authorize
+  // step refreshes an expired upstream token, and the MCP router answers 401 mid-call).
 };
 
 /**

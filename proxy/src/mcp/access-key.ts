@@ -15,6 +15,8 @@ export interface Authorization {
   scopes?: string[];
   /** The workspace's RFC 9728 metadata URL, named in `insufficient_scope` challenges. */
   resourceMetadata?: string;
+  /** The `WWW-Authenticate` of a 401 for this token, sent when its grant ends mid-request. */
+  invalidTokenChallenge?: string;
 }
 
 /** Decides whether a request may use a workspace; `undefined` means it was answered (401). */

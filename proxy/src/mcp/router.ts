@@ -16,6 +16,7 @@
  * drop the session id) still work. GET and DELETE without a session id answer 405.
  * @see https://modelcontextprotocol.io/specification/2025-11-25/basic/transports#streamable-http
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
@@ -26,6 +27,7 @@ import type { ToolSet, UpstreamCredentials, Workspace } from '../types';
 import type { ExecuteOptions } from '../upstream/execute';
 import type { Authorization, Authorize } from './access-key';
 import { ArgumentValidator } from './arguments';
+import { replaceAnswerWhen } from './late-answer';
 import { hostOriginGuard } from './request-guard';
 import { scopesToStepUp, sendInsufficientScope } from './scopes';
 import { type McpSession, SessionTable, type SessionTableOptions } from './sessions';
@@ -78,6 +80,12 @@ interface Authorized {
   grant: Authorization;
 }
 
+/** What one HTTP request learned while the MCP server handled it. */
+interface RequestState {
+  /** A tool call found the OAuth grant ended: answer 401 if the response is not out yet. */
+  grantRevoked: boolean;
+}
+
 interface Session extends McpSession {
   context: ToolServerContext;
   transport: StreamableHTTPServerTransport;
@@ -102,6 +110,8 @@ export function createMcpEndpoint(deps: McpRouterDeps): McpEndpoint {
   );
 
   const jsonBody = express.json({ limit: MAX_BODY });
+  // Per HTTP request, also for sessions whose server was built by an earlier request.
+  const requestStates = new AsyncLocalStorage<RequestState>();
 
   router.all(
     '/:workspaceId',
@@ -160,18 +170,29 @@ export function createMcpEndpoint(deps: McpRouterDeps): McpEndpoint {
       const existing = res.locals.session as Session | undefined;
       try {
         if (await refusedForScope(req, res, authorized)) return;
-        if (existing) {
-          existing.open++;
-          try {
-            await existing.transport.handleRequest(req, res, req.body);
-          } finally {
-            existing.open--;
-          }
-        } else if (isInitialize(req.body)) {
-          await startSession(req, res, authorized, principalOf(req, authorized.grant));
-        } else {
-          await serveStateless(req, res, authorized);
+        const state: RequestState = { grantRevoked: false };
+        const challenge = authorized.grant.invalidTokenChallenge;
+        if (challenge !== undefined) {
+          replaceAnswerWhen(
+            res,
+            () => state.grantRevoked,
+            () => sendGrantEnded(res, challenge),
+          );
         }
+        await requestStates.run(state, async () => {
+          if (existing) {
+            existing.open++;
+            try {
+              await existing.transport.handleRequest(req, res, req.body);
+            } finally {
+              existing.open--;
+            }
+          } else if (isInitialize(req.body)) {
+            await startSession(req, res, authorized, principalOf(req, authorized.grant));
+          } else {
+            await serveStateless(req, res, authorized);
+          }
+        });
       } catch (error) {
         internalError(res, error, authorized.workspace.id);
       }
@@ -222,6 +243,10 @@ export function createMcpEndpoint(deps: McpRouterDeps): McpEndpoint {
       toolSet: () => deps.getToolSet(context.workspace),
       credentials: () => deps.credentialsFor(context.workspace),
       grantId: grant.grantId,
+      grantRevoked() {
+        const state = requestStates.getStore();
+        if (state !== undefined) state.grantRevoked = true;
+      },
       validator,
       buildRequest: deps.buildRequest ?? buildUpstreamRequest,
       execute: deps.execute,
@@ -329,6 +354,14 @@ function isInitialize(body: unknown): boolean {
     (body as { method?: unknown }).method === 'initialize' &&
     isInitializeRequest(body)
   );
+}
+
+/** RFC 6750 §3.1: the token's grant ended during the request; the client must authorize again. */
+function sendGrantEnded(res: Response, challenge: string): void {
+  res
+    .status(401)
+    .set('WWW-Authenticate', challenge)
+    .json({ error: 'invalid_token', error_description: 'authorization required' });
 }
 
 function rpcError(res: Response, status: number, code: number, message: string): void {

@@ -13,6 +13,7 @@ import {
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
+import { isGrantRevoked } from '../oauth/errors';
 import { RequestBuildError } from '../openapi/errors';
 import type {
   CallContext,
@@ -49,6 +50,8 @@ export interface ToolServerContext {
   /** The workspace's upstream credentials, asked for only when a tool is called. */
   credentials: () => UpstreamCredentials;
   grantId?: string;
+  /** Told when a tool call found the OAuth grant ended for good (the client must re-authorize). */
+  grantRevoked?: () => void;
   validator: ArgumentValidator;
   buildRequest: BuildRequest;
   execute?: ExecuteOptions;
@@ -228,6 +231,15 @@ async function callTool(
     );
     return toolResult(tool, response);
   } catch (error) {
+    if (isGrantRevoked(error)) {
+      logger.warn(
+        { workspace: workspace.id, tool: tool.name, grantId: context.grantId },
+        'tool call: the OAuth grant ended; the client must authorize again',
+      );
+      context.grantRevoked?.();
+      // Seen only when the HTTP answer could not become a 401 any more.
+      return toolFailure('The authorization ended: authorize this MCP client again');
+    }
     if (error instanceof UpstreamError) {
       logger.warn(
         { workspace: workspace.id, tool: tool.name, code: error.code, err: error.cause },

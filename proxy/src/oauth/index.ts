@@ -55,13 +55,23 @@ export interface OAuthModule {
   /**
    * Checks the MCP client's bearer token for workspace `ws`. Resolves `{ grantId, scopes,
    * resourceMetadata }` (the proxy token's scopes and the RFC 9728 URL, for insufficient_scope
-   * challenges) when valid; otherwise answers 401 with `WWW-Authenticate` and resolves undefined.
+   * challenges, and the 401 challenge for a grant that ends mid-request) when valid, after
+   * refreshing an expired upstream token (an upstream invalid_grant drops the grant: 401);
+   * otherwise answers 401 with `WWW-Authenticate` and resolves undefined.
    */
   authorize(
     req: Request,
     res: Response,
     ws: Workspace,
-  ): Promise<{ grantId?: string; scopes: string[]; resourceMetadata: string } | undefined>;
+  ): Promise<
+    | {
+        grantId?: string;
+        scopes: string[];
+        resourceMetadata: string;
+        invalidTokenChallenge: string;
+      }
+    | undefined
+  >;
   /** Upstream credentials for an oauth2 workspace's tool calls. */
   credentialsFor(ws: Workspace): UpstreamCredentials;
   readonly repo: OAuthRepository;
@@ -296,26 +306,31 @@ export function createOAuthModule(options: OAuthModuleOptions): OAuthModule {
       const entry = endpointsFor(ws.id);
       const urls = workspaceUrls(publicUrl, ws.id);
       const scopes = ws.auth.type === 'oauth2' ? ws.auth.scopes.join(' ') : '';
+      const scope = scopes === '' ? '' : `, scope="${scopes}"`;
+      const challenge = (error: string) =>
+        `Bearer ${error}resource_metadata="${urls.resourceMetadata}"${scope}`;
       const token = bearerToken(req.headers.authorization);
       if (entry !== undefined && token !== undefined) {
         try {
           const info = await entry.server.verifyAccessToken(token);
-          const grantId = info.extra?.grantId;
+          const grantId = typeof info.extra?.grantId === 'string' ? info.extra.grantId : undefined;
+          // An expired upstream token is refreshed here, so that an upstream invalid_grant
+          // answers this very request with 401 rather than a tool error.
+          if (grantId !== undefined && usesGrantTokens(ws)) {
+            await lifecycle.checkGrant(ws, grantId);
+          }
           return {
-            grantId: typeof grantId === 'string' ? grantId : undefined,
+            grantId,
             scopes: [...info.scopes],
             resourceMetadata: urls.resourceMetadata,
+            invalidTokenChallenge: challenge('error="invalid_token", '),
           };
         } catch {
-          // Answered below, without saying why.
+          // Answered below, without saying why (an upstream invalid_grant included).
         }
       }
       const error = req.headers.authorization === undefined ? '' : 'error="invalid_token", ';
-      const scope = scopes === '' ? '' : `, scope="${scopes}"`;
-      res.setHeader(
-        'WWW-Authenticate',
-        `Bearer ${error}resource_metadata="${urls.resourceMetadata}"${scope}`,
-      );
+      res.setHeader('WWW-Authenticate', challenge(error));
       res.status(401).json({
         error: req.headers.authorization === undefined ? 'unauthorized' : 'invalid_token',
         error_description: 'authorization required',
@@ -325,4 +340,9 @@ export function createOAuthModule(options: OAuthModuleOptions): OAuthModule {
     credentialsFor: () => credentials,
     close: () => clearInterval(purge),
   };
+}
+
+/** Workspaces whose MCP grants carry upstream tokens of their own (not one service token). */
+function usesGrantTokens(ws: Workspace): boolean {
+  return ws.auth.type === 'oauth2' && ws.auth.grant !== 'client_credentials';
 }

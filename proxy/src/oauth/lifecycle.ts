@@ -7,24 +7,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { CallContext, UpstreamCredentials, Workspace } from '../types';
+import { GrantError, isGrantRevoked } from './errors';
 import type { OAuthRepository, UpstreamTokenSet } from './repository';
 import { revokeUpstreamInBackground, type UpstreamOAuth, UpstreamOAuthError } from './upstream';
 
-export type GrantErrorCode =
-  /** The downstream grant is gone or revoked: the MCP client must authorize again. */
-  | 'ERR_GRANT_REVOKED'
-  /** The upstream could not be reached to refresh an expired token. */
-  | 'ERR_UPSTREAM_UNAVAILABLE';
-
-export class GrantError extends Error {
-  override readonly name = 'GrantError';
-  readonly code: GrantErrorCode;
-
-  constructor(code: GrantErrorCode, message: string) {
-    super(message);
-    this.code = code;
-  }
-}
+export { GrantError, type GrantErrorCode } from './errors';
 
 export interface TokenLifecycleOptions {
   repo: OAuthRepository;
@@ -86,6 +73,20 @@ export class TokenLifecycle {
         return tokens.accessToken;
       }
       throw error;
+    }
+  }
+
+  /**
+   * Checks a grant before an MCP request is served: its upstream token is refreshed now when it is
+   * expired or inside the skew (sharing the refresh with any call already running it). Throws a
+   * GrantError ERR_GRANT_REVOKED when the grant is gone or the upstream refused the refresh for
+   * good (invalid_grant: the grant is dropped); other failures are left for the tool call to report.
+   */
+  async checkGrant(workspace: Workspace, grantId: string): Promise<void> {
+    try {
+      await this.grantAccessToken(workspace, grantId);
+    } catch (error) {
+      if (isGrantRevoked(error)) throw error;
     }
   }
 
@@ -275,7 +276,9 @@ export function oauthCredentials(lifecycle: TokenLifecycle): UpstreamCredentials
           ? await lifecycle.renewServiceToken(ctx.workspace, stale)
           : await lifecycle.refreshGrant(ctx.workspace, requireGrant(ctx), stale);
         return fresh.accessToken !== stale;
-      } catch {
+      } catch (error) {
+        // A grant ended for good reaches the MCP endpoint, which answers 401 when it still can.
+        if (isGrantRevoked(error)) throw error;
         return false;
       }
     },

@@ -105,6 +105,19 @@ export async function connectWithOAuth(
   } catch (error) {
     if (!(error instanceof UnauthorizedError)) throw error;
   }
+  await finishAuthorization(mcpUrl, provider);
+  const client = new Client({ name: 'oauth-e2e', version: '1.0.0' });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(mcpUrl), { authProvider: provider }),
+  );
+  return client;
+}
+
+/** Exchanges the code of the provider's last authorization, as a client does once back from it. */
+export async function finishAuthorization(
+  mcpUrl: string,
+  provider: HeadlessOAuthProvider,
+): Promise<void> {
   const back = provider.lastRedirect;
   const code = back?.searchParams.get('code');
   if (back === undefined || code === null || code === undefined) {
@@ -113,9 +126,4 @@ export async function connectWithOAuth(
   if (back.searchParams.get('state') !== provider.lastState) throw new Error('state mismatch');
   const transport = new StreamableHTTPClientTransport(new URL(mcpUrl), { authProvider: provider });
   await transport.finishAuth(code);
-  const client = new Client({ name: 'oauth-e2e', version: '1.0.0' });
-  await client.connect(
-    new StreamableHTTPClientTransport(new URL(mcpUrl), { authProvider: provider }),
-  );
-  return client;
 }
