@@ -170,16 +170,7 @@ export function createMcpEndpoint(deps: McpRouterDeps): McpEndpoint {
       const existing = res.locals.session as Session | undefined;
       try {
         if (await refusedForScope(req, res, authorized)) return;
-        const state: RequestState = { grantRevoked: false };
-        const challenge = authorized.grant.invalidTokenChallenge;
-        if (challenge !== undefined) {
-          replaceAnswerWhen(
-            res,
-            () => state.grantRevoked,
-            () => sendGrantEnded(res, challenge),
-          );
-        }
-        await requestStates.run(state, async () => {
+        const handle = async () => {
           if (existing) {
             existing.open++;
             try {
@@ -192,7 +183,20 @@ export function createMcpEndpoint(deps: McpRouterDeps): McpEndpoint {
           } else {
             await serveStateless(req, res, authorized);
           }
-        });
+        };
+        const challenge = authorized.grant.invalidTokenChallenge;
+        if (challenge === undefined) {
+          await handle();
+          return;
+        }
+        // OAuth grants only: the async context costs every request that runs inside one.
+        const state: RequestState = { grantRevoked: false };
+        replaceAnswerWhen(
+          res,
+          () => state.grantRevoked,
+          () => sendGrantEnded(res, challenge),
+        );
+        await requestStates.run(state, handle);
       } catch (error) {
         internalError(res, error, authorized.workspace.id);
       }
