@@ -102,6 +102,11 @@ export interface OperationBinding {
    * holding every scope of one alternative may call the operation. Absent when no scope is needed.
    */
   scopes?: string[][];
+  /**
+   * The operation's own server (the first of its `servers`, else of its path item's), variables
+   * substituted and absolute; no trailing `/`. Absent when the document's server applies.
+   */
+  baseUrl?: string;
 }
 
 export interface ToolAnnotations {

@@ -197,7 +197,10 @@ async function callTool(
   signal: AbortSignal,
 ): Promise<CallToolResult> {
   const { workspace, logger } = context;
-  const baseUrl = workspace.baseUrl ?? toolSet.baseUrl;
+  // An operation's own server (e.g. an uploads host) wins over the document's servers[0]. The
+  // workspace's baseUrl override moves the API as a whole (say to a staging host), which is the
+  // document's server: it applies only to operations without a server of their own.
+  const baseUrl = tool.binding.baseUrl ?? workspace.baseUrl ?? toolSet.baseUrl;
   if (!baseUrl) {
     return toolFailure(
       `Workspace ${workspace.id} has no API base URL: its spec has no servers[0] and none is configured`,

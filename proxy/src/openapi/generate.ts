@@ -142,6 +142,8 @@ export async function generateTools(
           itemAt,
           op,
           pointer,
+          specUrl: opts.specUrl,
+          notes,
         });
         const raw = operationId ?? nameFromMethodAndPath(method, path);
         candidates.push({ raw, name: operationId ? sanitizeToolName(operationId) : raw, tool });
@@ -193,6 +195,9 @@ interface OperationContext {
   itemAt: string;
   op: unknown;
   pointer: string;
+  specUrl: string | undefined;
+  /** The tool set's notes, for operation servers that cannot be used. */
+  notes: string[];
 }
 
 interface ResolvedParameter {
@@ -286,6 +291,7 @@ function buildTool(ctx: OperationContext): Omit<GeneratedTool, 'name'> {
   const summary = typeof op.summary === 'string' ? op.summary.trim() : '';
   const security = op.security ?? ctx.doc.security;
   const scopes = requiredScopes(security, ctx.oauthSchemes);
+  const baseUrl = operationServerUrl(ctx, op, ctx.notes);
   const binding: OperationBinding = {
     method: upper,
     path,
@@ -294,6 +300,7 @@ function buildTool(ctx: OperationContext): Omit<GeneratedTool, 'name'> {
     ...(body ? { body } : {}),
     security: securityAlternatives(security),
     ...(scopes ? { scopes } : {}),
+    ...(baseUrl !== undefined ? { baseUrl } : {}),
   };
   return {
     ...(summary ? { title: summary } : {}),
@@ -536,22 +543,65 @@ function serverUrl(
 ): string | undefined {
   const first = Array.isArray(doc.servers) ? doc.servers[0] : undefined;
   // No servers means "/" (OpenAPI 3.x §4.8.1): the spec's own origin when it came from a URL.
-  let url = isObject(first) && typeof first.url === 'string' ? first.url : '/';
-  const variables = isObject(first) && isObject(first.variables) ? first.variables : {};
+  const server = isObject(first) && typeof first.url === 'string' ? first : { url: '/' };
+  return resolveServer(server, specUrl, (problem) => notes.push(`${problem}; baseUrl left unset`));
+}
+
+/**
+ * The base URL of an operation's own server: the first of the operation's `servers`, else of its
+ * path item's (OpenAPI 3.x: each level overrides the one above). Undefined when neither level
+ * declares one (an empty list declares none), or when it cannot be made absolute (noted).
+ * @see https://spec.openapis.org/oas/v3.1.0#operation-object
+ */
+function operationServerUrl(
+  ctx: OperationContext,
+  op: Record<string, unknown>,
+  notes: string[],
+): string | undefined {
+  const levels: Array<[unknown, string]> = [
+    [op.servers, `${ctx.pointer}/servers/0`],
+    [ctx.item.servers, `${ctx.itemAt}/servers/0`],
+  ];
+  for (const [servers, at] of levels) {
+    if (!Array.isArray(servers) || servers.length === 0) continue;
+    const first: unknown = servers[0];
+    if (!isObject(first) || typeof first.url !== 'string') {
+      notes.push(`${at} has no url; the document's server is used`);
+      return undefined;
+    }
+    return resolveServer(first, ctx.specUrl, (problem) =>
+      notes.push(`${at}: ${problem}; the document's server is used`),
+    );
+  }
+  return undefined;
+}
+
+/**
+ * A Server Object's URL with its variables' defaults, absolute against the spec URL (a relative
+ * server URL is relative to where the document is served); no trailing `/`.
+ */
+function resolveServer(
+  server: Record<string, unknown>,
+  specUrl: string | undefined,
+  unusable: (problem: string) => void,
+): string | undefined {
+  let url = String(server.url);
+  const variables = isObject(server.variables) ? server.variables : {};
+  let missing = false;
   url = url.replace(/\{([^}]+)\}/g, (whole, name: string) => {
     const variable = variables[name];
     if (isObject(variable) && variable.default !== undefined) return String(variable.default);
-    notes.push(`server variable {${name}} has no default; baseUrl left unset`);
+    unusable(`server variable {${name}} has no default`);
+    missing = true;
     return whole;
   });
-  if (/\{[^}]+\}/.test(url)) return undefined;
+  if (missing) return undefined;
   let absolute: string;
   try {
     absolute = new URL(url).href;
   } catch {
     if (!specUrl) {
-      if (url !== '/')
-        notes.push(`servers[0].url ${url} is relative and the spec has no URL; baseUrl left unset`);
+      if (url !== '/') unusable(`server url ${url} is relative and the spec has no URL`);
       return undefined;
     }
     absolute = new URL(url, specUrl).href;
