@@ -3,6 +3,7 @@
  * tools, tools/call validated, executed upstream and turned into a result. Built fresh per request
  * so that nothing (request ids, pending responses) can cross from one client to another.
  */
+import { createHash } from 'node:crypto';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   CallToolRequestSchema,
@@ -92,9 +93,9 @@ export function createToolServer(context: ToolServerContext): Server {
     { capabilities: { tools: {} }, jsonSchemaValidator: sdkSchemaValidator },
   );
 
-  server.setRequestHandler(ListToolsRequestSchema, async () => {
+  server.setRequestHandler(ListToolsRequestSchema, async (request) => {
     const toolSet = await loadToolSet(context);
-    return { tools: listedTools(toolSet, context.workspace.tools) };
+    return toolsPage(listedTools(toolSet, context.workspace.tools), request.params?.cursor);
   });
 
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
@@ -154,27 +155,74 @@ async function loadToolSet(context: ToolServerContext): Promise<ToolSet> {
   }
 }
 
-const listings = new WeakMap<ToolSet, Map<string, Tool[]>>();
+/** Tools per tools/list page: GitHub's 1200 tools in one answer are 7.5 MB. */
+export const TOOLS_PAGE_SIZE = 100;
+
+/** The tools a tool set and a selection expose, and a fingerprint that names this listing. */
+interface Listing {
+  tools: Tool[];
+  fingerprint: string;
+}
+
+const listings = new WeakMap<ToolSet, Map<string, Listing>>();
 
 /**
  * The tools/list answer for a tool set and a selection, built once per pair: a large spec's
  * thousand tools are not filtered and converted again on every tools/list.
  */
-function listedTools(toolSet: ToolSet, selection: ToolSelection): Tool[] {
+function listedTools(toolSet: ToolSet, selection: ToolSelection): Listing {
   let bySelection = listings.get(toolSet);
   if (!bySelection) {
     bySelection = new Map();
     listings.set(toolSet, bySelection);
   }
   const key = JSON.stringify(selection);
-  let tools = bySelection.get(key);
-  if (!tools) {
-    tools = toolSet.tools.filter((t) => isEnabled(selection, t.name)).map(toMcpTool);
+  let listing = bySelection.get(key);
+  if (!listing) {
+    listing = {
+      tools: toolSet.tools.filter((t) => isEnabled(selection, t.name)).map(toMcpTool),
+      fingerprint: createHash('sha256')
+        .update(`${toolSet.specHash}\n${key}`)
+        .digest('base64url')
+        .slice(0, 16),
+    };
     // Selections change rarely; a bound keeps a workspace toggling tools from growing this.
     if (bySelection.size >= 16) bySelection.clear();
-    bySelection.set(key, tools);
+    bySelection.set(key, listing);
   }
-  return tools;
+  return listing;
+}
+
+/**
+ * One page of a listing. The cursor is opaque to clients; it names the listing it was cut from, so
+ * a cursor from before the spec or the selection changed is refused rather than skipping or
+ * repeating tools.
+ * @see https://modelcontextprotocol.io/specification/2025-11-25/server/utilities/pagination
+ */
+function toolsPage(
+  listing: Listing,
+  cursor: string | undefined,
+): { tools: Tool[]; nextCursor?: string } {
+  const start = cursor === undefined ? 0 : cursorOffset(listing, cursor);
+  const end = start + TOOLS_PAGE_SIZE;
+  const tools = listing.tools.slice(start, end);
+  if (end >= listing.tools.length) return { tools };
+  return { tools, nextCursor: Buffer.from(`${end}.${listing.fingerprint}`).toString('base64url') };
+}
+
+function cursorOffset(listing: Listing, cursor: string): number {
+  const match = /^(\d{1,9})\.(.+)$/.exec(Buffer.from(cursor, 'base64url').toString());
+  const offset = Number(match?.[1]);
+  if (!match || offset <= 0 || offset >= listing.tools.length) {
+    throw new McpError(ErrorCode.InvalidParams, 'Invalid cursor');
+  }
+  if (match[2] !== listing.fingerprint) {
+    throw new McpError(
+      ErrorCode.InvalidParams,
+      'Invalid cursor: the tool list changed since it was issued; list again without a cursor',
+    );
+  }
+  return offset;
 }
 
 const indexes = new WeakMap<ToolSet, Map<string, GeneratedTool>>();
