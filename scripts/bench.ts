@@ -31,6 +31,8 @@ for (const file of files) {
   const run = spawnSync(process.execPath, ['--import', 'tsx', file], {
     cwd: root,
     stdio: 'inherit',
+    // Bounded: a stuck benchmark is reported as failed instead of hanging the run.
+    timeout: 10 * 60_000,
   });
   if (run.status !== 0) {
     failed += 1;

@@ -24,11 +24,20 @@ function startChild(role: string): Promise<{ child: ChildProcess; info: Record<s
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`${role} exited with ${code}`)));
+    // Bounded: a child that never says it is ready fails the bench instead of hanging it.
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error(`${role} did not report ready within 30 s`));
+    }, 30_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${role} exited with ${code}`));
+    });
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-    lines.once('line', (line) =>
-      resolve({ child, info: JSON.parse(line) as Record<string, string> }),
-    );
+    lines.once('line', (line) => {
+      clearTimeout(timer);
+      resolve({ child, info: JSON.parse(line) as Record<string, string> });
+    });
   });
 }
 
@@ -126,7 +135,10 @@ async function baselineFlow(url: string): Promise<void> {
 
 async function main(): Promise<void> {
   const server = await startChild('test-server');
-  const baseline = await startChild('baseline');
+  const baseline = await startChild('baseline').catch((error: unknown) => {
+    server.child.kill();
+    throw error;
+  });
   try {
     const url = server.info.url as string;
     const basic = `Basic ${Buffer.from(`test-client-id:${server.info.clientSecret}`).toString('base64')}`;
@@ -188,4 +200,7 @@ async function main(): Promise<void> {
   }
 }
 
-void main();
+main().catch((error: unknown) => {
+  console.error(`test-server bench failed: ${error instanceof Error ? error.message : error}`);
+  process.exit(1);
+});
