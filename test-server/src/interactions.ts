@@ -136,14 +136,34 @@ export function interactionRouter(options: InteractionOptions): Router {
     }
   });
 
-  router.post('/interaction/:uid/login', form, async (req, res, next) => {
-    try {
-      const interaction = await provider.interactionDetails(req, res);
-      const body = req.body as Record<string, unknown>;
-      if (!csrfValid(interaction.uid, body.csrf)) {
-        res.status(403).type('html').send(page('Forbidden', '<h1>Invalid CSRF token</h1>'));
-        return;
+  /** A form post of one interaction step: the interaction looked up, its CSRF token checked. */
+  const submitted =
+    (
+      step: (
+        req: Request,
+        res: Response,
+        interaction: Interaction,
+        body: Record<string, unknown>,
+      ) => Promise<void>,
+    ) =>
+    async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+      try {
+        const interaction = await provider.interactionDetails(req, res);
+        const body = req.body as Record<string, unknown>;
+        if (!csrfValid(interaction.uid, body.csrf)) {
+          res.status(403).type('html').send(page('Forbidden', '<h1>Invalid CSRF token</h1>'));
+          return;
+        }
+        await step(req, res, interaction, body);
+      } catch (err) {
+        next(err);
       }
+    };
+
+  router.post(
+    '/interaction/:uid/login',
+    form,
+    submitted(async (req, res, interaction, body) => {
       if (interaction.prompt.name !== 'login') {
         res.status(400).type('html').send(page('Bad request', '<h1>Not a login step</h1>'));
         return;
@@ -176,19 +196,13 @@ export function interactionRouter(options: InteractionOptions): Router {
         { login: { accountId: user.username } },
         { mergeWithLastSubmission: false },
       );
-    } catch (err) {
-      next(err);
-    }
-  });
+    }),
+  );
 
-  router.post('/interaction/:uid/confirm', form, async (req, res, next) => {
-    try {
-      const interaction = await provider.interactionDetails(req, res);
-      const body = req.body as Record<string, unknown>;
-      if (!csrfValid(interaction.uid, body.csrf)) {
-        res.status(403).type('html').send(page('Forbidden', '<h1>Invalid CSRF token</h1>'));
-        return;
-      }
+  router.post(
+    '/interaction/:uid/confirm',
+    form,
+    submitted(async (req, res, interaction) => {
       const accountId = interaction.session?.accountId;
       if (interaction.prompt.name !== 'consent' || !accountId) {
         res.status(400).type('html').send(page('Bad request', '<h1>Not a consent step</h1>'));
@@ -201,29 +215,21 @@ export function interactionRouter(options: InteractionOptions): Router {
         { consent: { grantId } },
         { mergeWithLastSubmission: true },
       );
-    } catch (err) {
-      next(err);
-    }
-  });
+    }),
+  );
 
-  router.post('/interaction/:uid/abort', form, async (req, res, next) => {
-    try {
-      const interaction = await provider.interactionDetails(req, res);
-      const body = req.body as Record<string, unknown>;
-      if (!csrfValid(interaction.uid, body.csrf)) {
-        res.status(403).type('html').send(page('Forbidden', '<h1>Invalid CSRF token</h1>'));
-        return;
-      }
+  router.post(
+    '/interaction/:uid/abort',
+    form,
+    submitted(async (req, res) => {
       await provider.interactionFinished(
         req,
         res,
         { error: 'access_denied', error_description: 'The user denied the request' },
         { mergeWithLastSubmission: false },
       );
-    } catch (err) {
-      next(err);
-    }
-  });
+    }),
+  );
 
   router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
     // oidc-provider's own errors (expired or foreign interaction) are the user's to see.
