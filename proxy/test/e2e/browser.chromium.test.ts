@@ -5,24 +5,16 @@
  * Screenshots of every page go to artifacts/screenshots/ (kept by CI).
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import {
-  type OAuthClientProvider,
-  UnauthorizedError,
-} from '@modelcontextprotocol/sdk/client/auth.js';
+import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type {
-  OAuthClientInformationMixed,
-  OAuthClientMetadata,
-  OAuthTokens,
-} from '@modelcontextprotocol/sdk/shared/auth.js';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { InMemoryOAuthProvider } from '../oauth/mcp-client';
 import { type Counters, FIVE_TOOLS, ROOT, type SeedStack, startSeedStack } from './stack';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -79,50 +71,16 @@ async function startLoopbackCallback(): Promise<LoopbackCallback> {
 }
 
 /** An in-memory OAuth client whose "browser" is whoever reads `authorizationUrl`. */
-class BrowserHandoffProvider implements OAuthClientProvider {
-  client?: OAuthClientInformationMixed;
-  saved?: OAuthTokens;
-  verifier = '';
-  lastState = '';
+class BrowserHandoffProvider extends InMemoryOAuthProvider {
   authorizationUrl?: URL;
-  authorizations = 0;
 
-  constructor(readonly redirectUrl: string) {}
+  constructor(redirectUrl: string) {
+    super(redirectUrl, CLIENT_NAME);
+  }
 
-  get clientMetadata(): OAuthClientMetadata {
-    return {
-      client_name: CLIENT_NAME,
-      redirect_uris: [this.redirectUrl],
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-      token_endpoint_auth_method: 'none',
-    };
-  }
-  state(): string {
-    this.lastState = randomBytes(16).toString('hex');
-    return this.lastState;
-  }
-  clientInformation() {
-    return this.client;
-  }
-  saveClientInformation(info: OAuthClientInformationMixed) {
-    this.client = info;
-  }
-  tokens() {
-    return this.saved;
-  }
-  saveTokens(tokens: OAuthTokens) {
-    this.saved = tokens;
-  }
   redirectToAuthorization(url: URL) {
     this.authorizations += 1;
     this.authorizationUrl = url;
-  }
-  saveCodeVerifier(verifier: string) {
-    this.verifier = verifier;
-  }
-  codeVerifier() {
-    return this.verifier;
   }
 }
 

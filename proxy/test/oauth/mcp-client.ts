@@ -13,31 +13,29 @@ import type {
 } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { UserAgent, type UserAgentOptions } from './user-agent';
 
-/** An in-memory OAuth client (like mcp-remote's) driving the UserAgent through the pages. */
-export class HeadlessOAuthProvider implements OAuthClientProvider {
-  readonly agent: UserAgent;
-  readonly redirectUrl: string;
+/**
+ * The storage half of an OAuth client (like mcp-remote's, in memory): client registration,
+ * tokens, PKCE verifier and state. Subclasses say what "opening the browser" means.
+ */
+export abstract class InMemoryOAuthProvider implements OAuthClientProvider {
   client?: OAuthClientInformationMixed;
   saved?: OAuthTokens;
   verifier = '';
   lastState = '';
-  /** Where the authorization ended: the client's redirect URI with code (or error) and state. */
-  lastRedirect?: URL;
   /** Every token the proxy issued to this client. */
   readonly issued: string[] = [];
   authorizations = 0;
 
   constructor(
-    agentOptions: UserAgentOptions = {},
-    redirectUrl = 'http://localhost:53682/oauth/callback',
-  ) {
-    this.agent = new UserAgent(agentOptions);
-    this.redirectUrl = redirectUrl;
-  }
+    readonly redirectUrl: string,
+    readonly clientName: string,
+  ) {}
+
+  abstract redirectToAuthorization(url: URL): void | Promise<void>;
 
   get clientMetadata(): OAuthClientMetadata {
     return {
-      client_name: 'Headless test client',
+      client_name: this.clientName,
       redirect_uris: [this.redirectUrl],
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
@@ -68,11 +66,6 @@ export class HeadlessOAuthProvider implements OAuthClientProvider {
     if (tokens.refresh_token !== undefined) this.issued.push(tokens.refresh_token);
   }
 
-  async redirectToAuthorization(url: URL) {
-    this.authorizations += 1;
-    this.lastRedirect = await this.agent.run(url, (next) => next.href.startsWith(this.redirectUrl));
-  }
-
   invalidateCredentials(scope: 'all' | 'client' | 'tokens' | 'verifier' | 'discovery') {
     if (scope === 'all' || scope === 'tokens') this.saved = undefined;
     if (scope === 'all' || scope === 'client') this.client = undefined;
@@ -84,6 +77,26 @@ export class HeadlessOAuthProvider implements OAuthClientProvider {
 
   codeVerifier() {
     return this.verifier;
+  }
+}
+
+/** An in-memory OAuth client driving the headless UserAgent through the pages. */
+export class HeadlessOAuthProvider extends InMemoryOAuthProvider {
+  readonly agent: UserAgent;
+  /** Where the authorization ended: the client's redirect URI with code (or error) and state. */
+  lastRedirect?: URL;
+
+  constructor(
+    agentOptions: UserAgentOptions = {},
+    redirectUrl = 'http://localhost:53682/oauth/callback',
+  ) {
+    super(redirectUrl, 'Headless test client');
+    this.agent = new UserAgent(agentOptions);
+  }
+
+  async redirectToAuthorization(url: URL) {
+    this.authorizations += 1;
+    this.lastRedirect = await this.agent.run(url, (next) => next.href.startsWith(this.redirectUrl));
   }
 }
 
