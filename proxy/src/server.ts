@@ -250,8 +250,7 @@ export async function startProxy(options: ProxyOptions = {}): Promise<RunningPro
       logger: logger.child({ part: 'mcp' }),
       ...(options.execute === undefined ? {} : { execute: options.execute }),
     });
-    const endpoint = mcp;
-    app.use('/mcp', endpoint.router);
+    app.use('/mcp', mcp.router);
     app.use((req: Request, res: Response) => {
       res
         .status(404)
@@ -277,7 +276,7 @@ export async function startProxy(options: ProxyOptions = {}): Promise<RunningPro
           process.off('SIGTERM', onSignal);
         }
         // Sessions first: their open SSE streams would otherwise hold the servers open.
-        await endpoint.close();
+        await mcp?.close();
         await Promise.all(servers.map(closeServer));
         oauth?.close?.();
         store.close();
