@@ -493,7 +493,11 @@ interface CreateFlags {
   header?: string[];
 }
 
-function createWorkspaces(service: WorkspaceService, flags: CreateFlags, io: CliIo): number {
+async function createWorkspaces(
+  service: WorkspaceService,
+  flags: CreateFlags,
+  io: CliIo,
+): Promise<number> {
   if (flags.file !== undefined) {
     if (flags.name !== undefined || flags.spec !== undefined) {
       throw new UsageError('workspace create: use either --file or --name/--spec', WORKSPACE_USAGE);
@@ -519,7 +523,7 @@ function createWorkspaces(service: WorkspaceService, flags: CreateFlags, io: Cli
     ...(flags.public ? { public: true } : {}),
     auth: authFromFlags(flags),
   });
-  const created = service.create(definition, process.cwd());
+  const created = await service.createChecked(definition, process.cwd());
   reportCreated(created.workspace, created.generatedAccessKey, io);
   return 0;
 }

@@ -101,6 +101,15 @@ export class WorkspaceService {
   }
 
   /**
+   * Creates a workspace only once its spec loads and compiles: a typo in a path or URL is a
+   * SpecError now, not a broken workspace found on the first MCP request.
+   */
+  async createChecked(definition: WorkspaceDefinition, baseDir: string): Promise<CreatedWorkspace> {
+    await this.#toolSets.refresh(buildWorkspace(definition, { baseDir, now: this.#now() }));
+    return this.create(definition, baseDir);
+  }
+
+  /**
    * Creates or replaces a workspace from a config file. What the file leaves out (tool selection,
    * access key) keeps its stored value; an unchanged definition writes nothing.
    */

@@ -170,6 +170,30 @@ describe('proxy CLI: runtime errors exit 1 with a clear message', () => {
     assert.equal(result.code, 1);
     assert.equal(result.stderr, 'proxy: workspace "ghost" does not exist\n');
   });
+
+  test('workspace create with a spec that cannot be read: exit 1 naming it, nothing created', async () => {
+    const data = join(dir, 'nospec');
+    const missing = join(dir, 'no-such-spec.json');
+    const result = await runHere([
+      'workspace',
+      'create',
+      '--name',
+      'x',
+      '--spec',
+      missing,
+      '--data-dir',
+      data,
+    ]);
+    assert.equal(result.code, 1);
+    assert.match(
+      result.stderr,
+      /^proxy: the spec cannot be used: cannot read .*no-such-spec\.json/,
+    );
+    assertNoStack(result);
+    const list = await runHere(['workspace', 'list', '--data-dir', data]);
+    assert.equal(list.code, 0);
+    assert.match(list.stdout, /no workspaces/);
+  });
 });
 
 describe('proxy workspace … on a data dir', () => {
